@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger } from 'pino';
+import { ConfigModule } from './config/config.module.js';
+import type { GatewayConfig } from './config/gateway-config.js';
+import { HealthModule } from './health/health.module.js';
+import { WireErrorFilter } from './http/wire-error.filter.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forConfig(config),
+        // Fastify owns request logging (one line per request, see request-accounting.ts); Nest's
+        // own logs go through the same pino instance.
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
+        ObservabilityModule,
+        HealthModule,
+        TokensModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: WireErrorFilter }],
+    };
+  }
+}

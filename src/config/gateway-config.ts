@@ -1,0 +1,212 @@
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDurationSeconds, parseRateLimit, type RateLimit } from './durations.js';
+import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.js';
+
+export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
+
+/** Variables that hold secrets: they may come from `NAME_FILE`, and their values are never echoed. */
+export const SECRET_VARIABLES = ['SPOTIFY_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEYS', 'REDIS_URL'] as const;
+
+export type RedisFailurePolicy = 'local' | 'open' | 'closed';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+/** Fastify's trust-proxy setting: no proxy, a hop count, or the proxies' addresses/CIDRs. */
+export type TrustProxy = false | number | string[];
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  opsPort: number;
+  basePath: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  tokenUrl: URL;
+  upstreamTimeoutMs: number;
+  encryptionKeys: EncryptionKeyEntry[];
+  refreshTokenMaxAgeSeconds: number;
+  redisUrl: string | undefined;
+  rateLimit: {
+    enabled: boolean;
+    swapPerIp: RateLimit;
+    refreshPerIp: RateLimit;
+    refreshPerToken: RateLimit;
+    redisPrefix: string;
+    redisFailure: RedisFailurePolicy;
+  };
+  trustProxy: TrustProxy;
+  /** undefined: CORS off; `'*'`: any origin; otherwise the allowed origins. */
+  corsOrigins: '*' | string[] | undefined;
+  logLevel: LogLevel;
+}
+
+// Empty variables count as unset, so `FOO=` in a compose file falls back to the default.
+const optional = <T extends z.ZodType<string>>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const port = (fallback: number) =>
+  optional(z.string())
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(z.number().int('must be an integer').min(0).max(65535, 'must be a port number (0-65535)'));
+
+const required = z.string({ error: 'is required' }).min(1, 'is required');
+
+const commaList = (text: string) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+const rateLimit = (fallback: string) =>
+  optional(z.string())
+    .transform((value, ctx) => {
+      const parsed = parseRateLimit(value ?? fallback);
+      if (!parsed) ctx.addIssue({ code: 'custom', message: 'must be <count>/<window>, e.g. 30/1m (window in s, m or h)' });
+      return parsed as RateLimit;
+    });
+
+const booleanFlag = (fallback: boolean) =>
+  optional(z.string()).transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const normalized = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+    if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return fallback;
+  });
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+const environmentSchema = z.object({
+  PORT: port(8080),
+  HOST: optional(z.string()).transform((value) => value ?? '0.0.0.0'),
+  OPS_PORT: port(9464),
+  BASE_PATH: optional(z.string())
+    .transform((value) => value ?? '')
+    .refine((value) => value === '' || /^(\/[A-Za-z0-9._~-]+)+$/.test(value), {
+      message: 'must be empty or a path such as /v1 (leading slash, no trailing slash)',
+    }),
+  SPOTIFY_CLIENT_ID: required.regex(/^[\x21-\x7e]{1,200}$/, 'must be printable ASCII without spaces'),
+  SPOTIFY_CLIENT_SECRET: required.regex(/^[\x21-\x7e]{1,500}$/, 'must be printable ASCII without spaces'),
+  SPOTIFY_REDIRECT_URI: required.transform((value, ctx) => {
+    const uris = commaList(value);
+    if (uris.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one redirect URI' });
+    for (const uri of uris) {
+      if (!URL.canParse(uri)) ctx.addIssue({ code: 'custom', message: `"${uri}" is not an absolute URI` });
+    }
+    return uris;
+  }),
+  SPOTIFY_TOKEN_URL: optional(z.string()).transform((value, ctx) => {
+    const text = value ?? SPOTIFY_TOKEN_URL;
+    const url = URL.canParse(text) ? new URL(text) : undefined;
+    // Plain http would send the client secret in the clear; it is allowed only to a loopback
+    // address, for the fake accounts service of tests and the demo.
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
+      ctx.addIssue({ code: 'custom', message: 'must be an https URL (http only to a loopback address)' });
+    }
+    return url as URL;
+  }),
+  UPSTREAM_TIMEOUT_MS: optional(z.string())
+    .transform((value) => (value === undefined ? 5000 : Number(value)))
+    .pipe(z.number().int('must be an integer').min(100, 'must be at least 100').max(120_000, 'must be at most 120000')),
+  TOKEN_ENCRYPTION_KEYS: required.transform((value, ctx) => {
+    const { keys, problems } = parseEncryptionKeys(value);
+    for (const problem of problems) ctx.addIssue({ code: 'custom', message: problem });
+    return keys;
+  }),
+  REFRESH_TOKEN_MAX_AGE: optional(z.string()).transform((value, ctx) => {
+    const seconds = parseDurationSeconds(value ?? '180d');
+    if (seconds === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 180d, 12h, 30m or 90s' });
+    return seconds ?? 0;
+  }),
+  REDIS_URL: optional(z.string()).refine(
+    (value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value),
+    { message: 'must be a redis:// or rediss:// URL' },
+  ),
+  RATE_LIMIT_ENABLED: booleanFlag(true),
+  RATE_LIMIT_SWAP_PER_IP: rateLimit('30/1m'),
+  RATE_LIMIT_REFRESH_PER_IP: rateLimit('120/1m'),
+  RATE_LIMIT_REFRESH_PER_TOKEN: rateLimit('20/1h'),
+  RATE_LIMIT_REDIS_PREFIX: optional(z.string())
+    .transform((value) => value ?? 'tsg:')
+    .refine((value) => /^[A-Za-z0-9:_.-]{1,64}$/.test(value), { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' }),
+  RATE_LIMIT_REDIS_FAILURE: optional(z.enum(['local', 'open', 'closed'], { error: 'must be local, open or closed' })).transform(
+    (value) => value ?? 'local',
+  ),
+  TRUST_PROXY: optional(z.string()).transform((value, ctx): TrustProxy => {
+    if (value === undefined) return false;
+    if (/^\d{1,2}$/.test(value.trim())) return Number(value.trim());
+    const entries = commaList(value);
+    const blocks = new BlockList();
+    for (const entry of entries) {
+      const [address, prefix] = entry.split('/');
+      const family = isIP(address ?? '');
+      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
+      const valid = family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= (family === 6 ? 128 : 32);
+      if (!valid) ctx.addIssue({ code: 'custom', message: `"${entry}" is neither a hop count nor an IP address or CIDR` });
+      else blocks.addSubnet(address!, bits, family === 6 ? 'ipv6' : 'ipv4');
+    }
+    return entries;
+  }),
+  CORS_ORIGINS: optional(z.string()).transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if (value.trim() === '*') return '*' as const;
+    const origins = commaList(value);
+    for (const origin of origins) {
+      const valid = URL.canParse(origin) && new URL(origin).origin === origin;
+      if (!valid) ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin such as https://app.example.com` });
+    }
+    return origins;
+  }),
+  LOG_LEVEL: optional(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }),
+  ).transform((value) => value ?? 'info'),
+});
+
+export class ConfigurationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Validates the environment into a typed configuration; lists every problem at once. */
+export function parseGatewayConfig(environment: Record<string, string | undefined>): GatewayConfig {
+  const result = environmentSchema.safeParse(environment);
+  if (!result.success) {
+    // zod's messages describe the rule, never the rejected value, so secrets stay out of them.
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(problems);
+  }
+  const env = result.data;
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    opsPort: env.OPS_PORT,
+    basePath: env.BASE_PATH,
+    clientId: env.SPOTIFY_CLIENT_ID,
+    clientSecret: env.SPOTIFY_CLIENT_SECRET,
+    redirectUris: env.SPOTIFY_REDIRECT_URI,
+    tokenUrl: env.SPOTIFY_TOKEN_URL,
+    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    encryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
+    refreshTokenMaxAgeSeconds: env.REFRESH_TOKEN_MAX_AGE,
+    redisUrl: env.REDIS_URL,
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED,
+      swapPerIp: env.RATE_LIMIT_SWAP_PER_IP,
+      refreshPerIp: env.RATE_LIMIT_REFRESH_PER_IP,
+      refreshPerToken: env.RATE_LIMIT_REFRESH_PER_TOKEN,
+      redisPrefix: env.RATE_LIMIT_REDIS_PREFIX,
+      redisFailure: env.RATE_LIMIT_REDIS_FAILURE,
+    },
+    trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS,
+    logLevel: env.LOG_LEVEL,
+  };
+}

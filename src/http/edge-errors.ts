@@ -1,0 +1,15 @@
+/** The body's Content-Type is neither a form nor JSON. Maps to 415. */
+export class UnsupportedMediaTypeError extends Error {
+  constructor() {
+    super('Content-Type must be application/x-www-form-urlencoded or application/json');
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+/** A token path called with a method other than POST. Maps to 405 with `Allow`. */
+export class MethodNotAllowedError extends Error {
+  constructor(readonly allow: string) {
+    super('method not allowed');
+    this.name = 'MethodNotAllowedError';
+  }
+}

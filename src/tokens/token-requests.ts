@@ -1,0 +1,50 @@
+import { InvalidRequestError, UnsupportedGrantTypeError } from './token-request-errors.js';
+
+export interface SwapRequest {
+  code: string;
+  redirectUri?: string;
+  codeVerifier?: string;
+  clientId?: string;
+}
+
+export interface RefreshRequest {
+  sealedRefreshToken: string;
+  clientId?: string;
+}
+
+type Fields = Readonly<Record<string, unknown>>;
+
+/** A field as a string; empty counts as absent (DESIGN §2); any other type is a malformed request. */
+function field(fields: Fields, name: string): string | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new InvalidRequestError(`${name} must be a string`);
+  return value;
+}
+
+function requiredField(fields: Fields, name: string): string {
+  const value = field(fields, name);
+  if (value === undefined) throw new InvalidRequestError(`${name} is required`);
+  return value;
+}
+
+export function toSwapRequest(fields: Fields): SwapRequest {
+  return {
+    code: requiredField(fields, 'code'),
+    redirectUri: field(fields, 'redirect_uri'),
+    codeVerifier: field(fields, 'code_verifier'),
+    clientId: field(fields, 'client_id'),
+  };
+}
+
+export function toRefreshRequest(fields: Fields): RefreshRequest {
+  return { sealedRefreshToken: requiredField(fields, 'refresh_token'), clientId: field(fields, 'client_id') };
+}
+
+/** On `/api/token` an explicit grant_type must be one we perform. */
+export function assertSupportedGrantType(fields: Fields): void {
+  const grantType = field(fields, 'grant_type');
+  if (grantType !== undefined && grantType !== 'authorization_code' && grantType !== 'refresh_token') {
+    throw new UnsupportedGrantTypeError();
+  }
+}

@@ -1,0 +1,64 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG } from '../config/config.module.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { UpstreamBadResponseError } from '../upstream/upstream-errors.js';
+import { UpstreamTokenClient, type UpstreamCallRecord } from '../upstream/upstream-token-client.js';
+import type { UpstreamTokens } from '../upstream/token-response.js';
+import { ClientMismatchError, RedirectUriNotAllowedError } from './token-request-errors.js';
+import type { RefreshRequest, SwapRequest } from './token-requests.js';
+
+/** The token response of the contract (OAuth field names); absent fields are left out, never null. */
+export interface TokenResponseBody {
+  access_token: string;
+  token_type?: string;
+  scope?: string;
+  expires_in?: number;
+  refresh_token: string;
+}
+
+/** Swaps codes and refreshes sealed tokens. Knows OAuth, not HTTP: failures are typed errors. */
+@Injectable()
+export class TokenService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(RefreshTokenSealer) private readonly sealer: RefreshTokenSealer,
+    @Inject(UpstreamTokenClient) private readonly upstream: UpstreamTokenClient,
+  ) {}
+
+  async swap(request: SwapRequest, record?: UpstreamCallRecord): Promise<TokenResponseBody> {
+    this.assertOurClient(request.clientId);
+    const redirectUri = request.redirectUri ?? this.config.redirectUris[0]!;
+    if (!this.config.redirectUris.includes(redirectUri)) throw new RedirectUriNotAllowedError();
+
+    const form: Record<string, string> = { grant_type: 'authorization_code', code: request.code, redirect_uri: redirectUri };
+    if (request.codeVerifier !== undefined) form.code_verifier = request.codeVerifier;
+    const tokens = await this.upstream.requestTokens('swap', form, record);
+    // The contract promises a refresh token on every swap; an answer without one is not usable.
+    if (!tokens.refreshToken) throw new UpstreamBadResponseError('token response has no refresh_token');
+    return this.respond(tokens, await this.sealer.seal(tokens.refreshToken));
+  }
+
+  async refresh(request: RefreshRequest, record?: UpstreamCallRecord): Promise<TokenResponseBody> {
+    this.assertOurClient(request.clientId);
+    const refreshToken = await this.sealer.unseal(request.sealedRefreshToken);
+    const tokens = await this.upstream.requestTokens('refresh', { grant_type: 'refresh_token', refresh_token: refreshToken }, record);
+    // Rotation: a new upstream refresh token gets a new seal; otherwise the client keeps the one it sent.
+    const sealed = tokens.refreshToken ? await this.sealer.seal(tokens.refreshToken) : request.sealedRefreshToken;
+    return this.respond(tokens, sealed);
+  }
+
+  private assertOurClient(clientId: string | undefined): void {
+    if (clientId !== undefined && clientId !== this.config.clientId) throw new ClientMismatchError();
+  }
+
+  private respond(tokens: UpstreamTokens, sealedRefreshToken: string): TokenResponseBody {
+    // Built in the order of DESIGN §2's example; absent fields are left out rather than null.
+    const body = { access_token: tokens.accessToken } as TokenResponseBody;
+    if (tokens.tokenType !== undefined) body.token_type = tokens.tokenType;
+    if (tokens.scope !== undefined) body.scope = tokens.scope;
+    if (tokens.expiresIn !== undefined) body.expires_in = tokens.expiresIn;
+    body.refresh_token = sealedRefreshToken;
+    return body;
+  }
+}

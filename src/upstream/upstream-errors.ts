@@ -1,0 +1,62 @@
+/**
+ * What can go wrong at the upstream token endpoint, typed so the edge alone maps them to HTTP.
+ * None of these carries a code, a token or the client secret; `description` is upstream's own
+ * error_description, which OAuth servers write for clients.
+ */
+export abstract class UpstreamError extends Error {
+  abstract readonly outcome: UpstreamOutcome;
+}
+
+/** Label values of token_swap_upstream_request_duration_seconds{outcome}. */
+export type UpstreamOutcome = 'success' | 'rejected' | 'invalid_client' | 'error' | 'unavailable' | 'timeout';
+
+/** Upstream refused the grant (bad or reused code, revoked token, PKCE mismatch): the client's problem. */
+export class UpstreamRejectedError extends UpstreamError {
+  readonly outcome = 'rejected';
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string | undefined,
+  ) {
+    super(`upstream rejected the grant: ${error}`);
+    this.name = 'UpstreamRejectedError';
+  }
+}
+
+/** Upstream does not accept our client id or secret: our configuration is wrong. */
+export class UpstreamClientAuthenticationError extends UpstreamError {
+  readonly outcome = 'invalid_client';
+  constructor() {
+    super('upstream refused our client credentials (invalid_client)');
+    this.name = 'UpstreamClientAuthenticationError';
+  }
+}
+
+/** Upstream could not be reached or answered something that is not a token response. */
+export class UpstreamBadResponseError extends UpstreamError {
+  readonly outcome = 'error';
+  constructor(reason: string) {
+    super(`upstream failed: ${reason}`);
+    this.name = 'UpstreamBadResponseError';
+  }
+}
+
+/** Upstream is overloaded or down (5xx, 429) or our circuit is open: the client should retry later. */
+export class UpstreamUnavailableError extends UpstreamError {
+  readonly outcome = 'unavailable';
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason: string,
+  ) {
+    super(`upstream unavailable: ${reason}`);
+    this.name = 'UpstreamUnavailableError';
+  }
+}
+
+export class UpstreamTimeoutError extends UpstreamError {
+  readonly outcome = 'timeout';
+  constructor(timeoutMs: number) {
+    super(`upstream did not answer within ${timeoutMs} ms`);
+    this.name = 'UpstreamTimeoutError';
+  }
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError } from './gateway-config.js';
+import { loadConfig } from './load-config.js';
+
+const KEY = 'k1:' + Buffer.alloc(32, 7).toString('base64url');
+const minimal = {
+  SPOTIFY_CLIENT_ID: 'client',
+  SPOTIFY_CLIENT_SECRET: 'top-secret-value',
+  SPOTIFY_REDIRECT_URI: 'myapp://callback, https://example.com/cb',
+  TOKEN_ENCRYPTION_KEYS: KEY,
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the defaults of DESIGN §6', () => {
+    const config = loadConfig(minimal);
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.opsPort).toBe(9464);
+    expect(config.basePath).toBe('');
+    expect(config.tokenUrl.href).toBe('https://accounts.spotify.com/api/token');
+    expect(config.upstreamTimeoutMs).toBe(5000);
+    expect(config.refreshTokenMaxAgeSeconds).toBe(180 * 86_400);
+    expect(config.redirectUris).toEqual(['myapp://callback', 'https://example.com/cb']);
+    expect(config.rateLimit).toMatchObject({
+      enabled: true,
+      swapPerIp: { limit: 30, windowSeconds: 60 },
+      refreshPerIp: { limit: 120, windowSeconds: 60 },
+      refreshPerToken: { limit: 20, windowSeconds: 3600 },
+      redisPrefix: 'tsg:',
+      redisFailure: 'local',
+    });
+    expect(config.trustProxy).toBe(false);
+    expect(config.corsOrigins).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('lists every problem at once and never a secret value', () => {
+    const problems = problemsOf({
+      SPOTIFY_CLIENT_SECRET: 'top-secret-value',
+      TOKEN_ENCRYPTION_KEYS: 'k1:c2hvcnQ,bad entry',
+      PORT: 'eighty',
+      RATE_LIMIT_SWAP_PER_IP: '30 per minute',
+      SPOTIFY_TOKEN_URL: 'http://accounts.example.com/api/token',
+      TRUST_PROXY: '10.0.0.0/33',
+      LOG_LEVEL: 'loud',
+      BASE_PATH: 'v1/',
+    });
+    const text = problems.join('\n');
+    for (const name of ['SPOTIFY_CLIENT_ID', 'SPOTIFY_REDIRECT_URI', 'TOKEN_ENCRYPTION_KEYS', 'PORT', 'RATE_LIMIT_SWAP_PER_IP', 'SPOTIFY_TOKEN_URL', 'TRUST_PROXY', 'LOG_LEVEL', 'BASE_PATH']) {
+      expect(text).toContain(name);
+    }
+    expect(text).not.toContain('top-secret-value');
+    expect(text).not.toContain('c2hvcnQ');
+  });
+
+  it('reads secrets from NAME_FILE', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tsg-config-'));
+    writeFileSync(join(directory, 'secret'), 'from-a-file\n');
+    const { SPOTIFY_CLIENT_SECRET: _unused, ...rest } = minimal;
+    expect(loadConfig({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'secret') }).clientSecret).toBe('from-a-file');
+    expect(problemsOf({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'missing') }).join()).toContain('SPOTIFY_CLIENT_SECRET_FILE');
+  });
+
+  it('accepts http upstreams on loopback only, hop counts and CIDR lists for TRUST_PROXY, and CORS origins', () => {
+    const config = loadConfig({ ...minimal, SPOTIFY_TOKEN_URL: 'http://127.0.0.1:4010/api/token', TRUST_PROXY: '10.0.0.0/8, ::1', CORS_ORIGINS: 'https://a.example, http://localhost:3000' });
+    expect(config.tokenUrl.port).toBe('4010');
+    expect(config.trustProxy).toEqual(['10.0.0.0/8', '::1']);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(loadConfig({ ...minimal, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(problemsOf({ ...minimal, CORS_ORIGINS: 'https://a.example/path' })).toHaveLength(1);
+  });
+
+  it('refuses duplicate kids and keys that are not 32 bytes', () => {
+    expect(problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: `${KEY},${KEY}` }).join()).toContain('more than once');
+    expect(problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: 'k2:' + Buffer.alloc(16).toString('base64url') }).join()).toContain('32 bytes');
+  });
+});

@@ -31,9 +31,15 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const port = (app.getHttpServer().address() as AddressInfo).port;
   if (config.tokenUrl.protocol === 'http:') {
-    logger.warn({ tokenUrl: config.tokenUrl.origin }, 'UPSTREAM IS PLAIN HTTP ON LOOPBACK: a test or demo set-up, never production');
+    logger.warn(
+      { tokenUrl: config.tokenUrl.origin },
+      'UPSTREAM IS PLAIN HTTP ON LOOPBACK: a test or demo set-up, never production',
+    );
   }
-  logger.info({ port, opsPort, basePath: config.basePath || '/', upstream: config.tokenUrl.origin }, 'gateway listening');
+  logger.info(
+    { port, opsPort, basePath: config.basePath || '/', upstream: config.tokenUrl.origin },
+    'gateway listening',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { CLIENT_ID, OTHER_REDIRECT_URI, REDIRECT_URI, leakedSecrets, startFixture, type GatewayFixture } from './support/gateway-fixture.ts';
+import {
+  CLIENT_ID,
+  OTHER_REDIRECT_URI,
+  REDIRECT_URI,
+  leakedSecrets,
+  startFixture,
+  type GatewayFixture,
+} from './support/gateway-fixture.ts';
 import type { TokenCallResult } from './support/http-client.ts';
 
 let fx: GatewayFixture;
@@ -58,7 +65,10 @@ describe('POST /swap', () => {
 
   it('answers upstream invalid_grant for a PKCE mismatch, passing its description through', async () => {
     const challenge = createHash('sha256').update('right-verifier-'.repeat(4)).digest('base64url');
-    const result = await fx.call('/swap', { code: fx.code({ codeChallenge: challenge }), code_verifier: 'wrong-verifier-'.repeat(4) });
+    const result = await fx.call('/swap', {
+      code: fx.code({ codeChallenge: challenge }),
+      code_verifier: 'wrong-verifier-'.repeat(4),
+    });
     expectError(result, 400, 'invalid_grant');
     expect(result.json.error_description).toBe('code_verifier was incorrect');
   });
@@ -80,7 +90,11 @@ describe('POST /swap', () => {
 
 describe('request bodies', () => {
   it('accepts a form with a charset, a body with no Content-Type, and JSON', async () => {
-    const charset = await fx.call('/swap', { code: fx.code() }, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' });
+    const charset = await fx.call(
+      '/swap',
+      { code: fx.code() },
+      { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' },
+    );
     const none = await fx.call('/swap', new URLSearchParams({ code: fx.code() }).toString(), { contentType: null });
     const json = await fx.call('/swap', JSON.stringify({ code: fx.code() }), { contentType: 'application/json' });
     expect([charset.status, none.status, json.status]).toEqual([200, 200, 200]);
@@ -104,7 +118,13 @@ describe('request bodies', () => {
   });
 
   it('ignores unknown fields, and a client_id equal to ours', async () => {
-    const result = await fx.call('/swap', { code: fx.code(), grant_type: 'whatever', method: 'x', scope: 'y', client_id: CLIENT_ID });
+    const result = await fx.call('/swap', {
+      code: fx.code(),
+      grant_type: 'whatever',
+      method: 'x',
+      scope: 'y',
+      client_id: CLIENT_ID,
+    });
     expect(result.status).toBe(200);
   });
 
@@ -223,7 +243,7 @@ describe('compatibility routes, methods and paths', () => {
     expectError(await fx.call('/', undefined, { method: 'GET', contentType: null }), 404, 'invalid_request');
   });
 
-  it("keeps a sane X-Request-Id and replaces one that is not", async () => {
+  it('keeps a sane X-Request-Id and replaces one that is not', async () => {
     const kept = await fx.call('/swap', {}, { headers: { 'x-request-id': 'client-req_1.2~3' } });
     expect(kept.headers.get('x-request-id')).toBe('client-req_1.2~3');
     const replaced = await fx.call('/swap', {}, { headers: { 'x-request-id': 'bad id with spaces' } });

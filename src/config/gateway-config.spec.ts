@@ -59,7 +59,17 @@ describe('loadConfig', () => {
       BASE_PATH: 'v1/',
     });
     const text = problems.join('\n');
-    for (const name of ['SPOTIFY_CLIENT_ID', 'SPOTIFY_REDIRECT_URI', 'TOKEN_ENCRYPTION_KEYS', 'PORT', 'RATE_LIMIT_SWAP_PER_IP', 'SPOTIFY_TOKEN_URL', 'TRUST_PROXY', 'LOG_LEVEL', 'BASE_PATH']) {
+    for (const name of [
+      'SPOTIFY_CLIENT_ID',
+      'SPOTIFY_REDIRECT_URI',
+      'TOKEN_ENCRYPTION_KEYS',
+      'PORT',
+      'RATE_LIMIT_SWAP_PER_IP',
+      'SPOTIFY_TOKEN_URL',
+      'TRUST_PROXY',
+      'LOG_LEVEL',
+      'BASE_PATH',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).not.toContain('top-secret-value');
@@ -70,12 +80,21 @@ describe('loadConfig', () => {
     const directory = mkdtempSync(join(tmpdir(), 'tsg-config-'));
     writeFileSync(join(directory, 'secret'), 'from-a-file\n');
     const { SPOTIFY_CLIENT_SECRET: _unused, ...rest } = minimal;
-    expect(loadConfig({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'secret') }).clientSecret).toBe('from-a-file');
-    expect(problemsOf({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'missing') }).join()).toContain('SPOTIFY_CLIENT_SECRET_FILE');
+    expect(loadConfig({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'secret') }).clientSecret).toBe(
+      'from-a-file',
+    );
+    expect(problemsOf({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'missing') }).join()).toContain(
+      'SPOTIFY_CLIENT_SECRET_FILE',
+    );
   });
 
   it('accepts http upstreams on loopback only, hop counts and CIDR lists for TRUST_PROXY, and CORS origins', () => {
-    const config = loadConfig({ ...minimal, SPOTIFY_TOKEN_URL: 'http://127.0.0.1:4010/api/token', TRUST_PROXY: '10.0.0.0/8, ::1', CORS_ORIGINS: 'https://a.example, http://localhost:3000' });
+    const config = loadConfig({
+      ...minimal,
+      SPOTIFY_TOKEN_URL: 'http://127.0.0.1:4010/api/token',
+      TRUST_PROXY: '10.0.0.0/8, ::1',
+      CORS_ORIGINS: 'https://a.example, http://localhost:3000',
+    });
     expect(config.tokenUrl.port).toBe('4010');
     expect(config.trustProxy).toEqual(['10.0.0.0/8', '::1']);
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
@@ -85,6 +104,8 @@ describe('loadConfig', () => {
 
   it('refuses duplicate kids and keys that are not 32 bytes', () => {
     expect(problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: `${KEY},${KEY}` }).join()).toContain('more than once');
-    expect(problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: 'k2:' + Buffer.alloc(16).toString('base64url') }).join()).toContain('32 bytes');
+    expect(
+      problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: 'k2:' + Buffer.alloc(16).toString('base64url') }).join(),
+    ).toContain('32 bytes');
   });
 });

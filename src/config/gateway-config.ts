@@ -58,12 +58,12 @@ const commaList = (text: string) =>
     .filter((item) => item.length > 0);
 
 const rateLimit = (fallback: string) =>
-  optional(z.string())
-    .transform((value, ctx) => {
-      const parsed = parseRateLimit(value ?? fallback);
-      if (!parsed) ctx.addIssue({ code: 'custom', message: 'must be <count>/<window>, e.g. 30/1m (window in s, m or h)' });
-      return parsed as RateLimit;
-    });
+  optional(z.string()).transform((value, ctx) => {
+    const parsed = parseRateLimit(value ?? fallback);
+    if (!parsed)
+      ctx.addIssue({ code: 'custom', message: 'must be <count>/<window>, e.g. 30/1m (window in s, m or h)' });
+    return parsed as RateLimit;
+  });
 
 const booleanFlag = (fallback: boolean) =>
   optional(z.string()).transform((value, ctx) => {
@@ -119,23 +119,25 @@ const environmentSchema = z.object({
   }),
   REFRESH_TOKEN_MAX_AGE: optional(z.string()).transform((value, ctx) => {
     const seconds = parseDurationSeconds(value ?? '180d');
-    if (seconds === undefined) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 180d, 12h, 30m or 90s' });
+    if (seconds === undefined)
+      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 180d, 12h, 30m or 90s' });
     return seconds ?? 0;
   }),
-  REDIS_URL: optional(z.string()).refine(
-    (value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value),
-    { message: 'must be a redis:// or rediss:// URL' },
-  ),
+  REDIS_URL: optional(z.string()).refine((value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value), {
+    message: 'must be a redis:// or rediss:// URL',
+  }),
   RATE_LIMIT_ENABLED: booleanFlag(true),
   RATE_LIMIT_SWAP_PER_IP: rateLimit('30/1m'),
   RATE_LIMIT_REFRESH_PER_IP: rateLimit('120/1m'),
   RATE_LIMIT_REFRESH_PER_TOKEN: rateLimit('20/1h'),
   RATE_LIMIT_REDIS_PREFIX: optional(z.string())
     .transform((value) => value ?? 'tsg:')
-    .refine((value) => /^[A-Za-z0-9:_.-]{1,64}$/.test(value), { message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -' }),
-  RATE_LIMIT_REDIS_FAILURE: optional(z.enum(['local', 'open', 'closed'], { error: 'must be local, open or closed' })).transform(
-    (value) => value ?? 'local',
-  ),
+    .refine((value) => /^[A-Za-z0-9:_.-]{1,64}$/.test(value), {
+      message: 'must be 1-64 characters of A-Z a-z 0-9 : _ . -',
+    }),
+  RATE_LIMIT_REDIS_FAILURE: optional(
+    z.enum(['local', 'open', 'closed'], { error: 'must be local, open or closed' }),
+  ).transform((value) => value ?? 'local'),
   TRUST_PROXY: optional(z.string()).transform((value, ctx): TrustProxy => {
     if (value === undefined) return false;
     if (/^\d{1,2}$/.test(value.trim())) return Number(value.trim());
@@ -146,7 +148,8 @@ const environmentSchema = z.object({
       const family = isIP(address ?? '');
       const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
       const valid = family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= (family === 6 ? 128 : 32);
-      if (!valid) ctx.addIssue({ code: 'custom', message: `"${entry}" is neither a hop count nor an IP address or CIDR` });
+      if (!valid)
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is neither a hop count nor an IP address or CIDR` });
       else blocks.addSubnet(address!, bits, family === 6 ? 'ipv6' : 'ipv4');
     }
     return entries;
@@ -157,7 +160,8 @@ const environmentSchema = z.object({
     const origins = commaList(value);
     for (const origin of origins) {
       const valid = URL.canParse(origin) && new URL(origin).origin === origin;
-      if (!valid) ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin such as https://app.example.com` });
+      if (!valid)
+        ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin such as https://app.example.com` });
     }
     return origins;
   }),

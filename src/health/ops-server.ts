@@ -42,7 +42,8 @@ export class OpsServer {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?', 1)[0];
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, { status: 'method not allowed' });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, { status: 'method not allowed' });
     try {
       if (path === '/metrics') {
         const text = await this.metrics.registry.metrics();
@@ -60,9 +61,15 @@ export class OpsServer {
 
   private async readiness(response: ServerResponse): Promise<void> {
     if (this.stopping) return send(response, 503, { status: 'stopping' });
-    const results = await Promise.all(this.checks.map(async (check) => [check.name, await withTimeout(check.isReady())] as const));
+    const results = await Promise.all(
+      this.checks.map(async (check) => [check.name, await withTimeout(check.isReady())] as const),
+    );
     const failing = results.filter(([, ready]) => !ready).map(([name]) => name);
-    send(response, failing.length === 0 ? 200 : 503, failing.length === 0 ? { status: 'ready' } : { status: 'not ready', failing });
+    send(
+      response,
+      failing.length === 0 ? 200 : 503,
+      failing.length === 0 ? { status: 'ready' } : { status: 'not ready', failing },
+    );
   }
 }
 

@@ -33,7 +33,16 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     done();
   });
 
+  // During shutdown each response closes its connection, so keep-alive clients move to another
+  // instance and the process is not held open by idle sockets until their keep-alive timeout.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+
   fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('cache-control', 'no-store');
     reply.header('pragma', 'no-cache');
     reply.header('x-content-type-options', 'nosniff');

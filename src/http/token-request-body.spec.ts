@@ -6,13 +6,24 @@ import { parseTokenRequestBody } from './token-request-body.js';
 
 describe('parseTokenRequestBody', () => {
   it('reads a form with or without a charset, and a body with no Content-Type as a form', () => {
-    for (const type of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8', undefined, 'Application/X-WWW-Form-Urlencoded']) {
-      expect({ ...parseTokenRequestBody(type, 'code=a%2Bb&redirect_uri=myapp%3A%2F%2Fcb') }).toEqual({ code: 'a+b', redirect_uri: 'myapp://cb' });
+    for (const type of [
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded; charset=UTF-8',
+      undefined,
+      'Application/X-WWW-Form-Urlencoded',
+    ]) {
+      expect({ ...parseTokenRequestBody(type, 'code=a%2Bb&redirect_uri=myapp%3A%2F%2Fcb') }).toEqual({
+        code: 'a+b',
+        redirect_uri: 'myapp://cb',
+      });
     }
   });
 
   it('reads JSON with the same field names', () => {
-    expect({ ...parseTokenRequestBody('application/json; charset=utf-8', '{"refresh_token":"x","scope":1}') }).toEqual({ refresh_token: 'x', scope: 1 });
+    expect({ ...parseTokenRequestBody('application/json; charset=utf-8', '{"refresh_token":"x","scope":1}') }).toEqual({
+      refresh_token: 'x',
+      scope: 1,
+    });
   });
 
   it('refuses other media types with UnsupportedMediaTypeError', () => {

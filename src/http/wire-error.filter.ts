@@ -17,7 +17,8 @@ export class WireErrorFilter implements ExceptionFilter {
     if (exception instanceof UnsealError) state.unsealFailure = exception.reason;
     if (wire.serverFault) {
       // Name and message only: our errors never carry secrets, and a stack adds nothing an operator acts on.
-      const error = exception instanceof Error ? { type: exception.name, message: exception.message } : { type: typeof exception };
+      const error =
+        exception instanceof Error ? { type: exception.name, message: exception.message } : { type: typeof exception };
       request.log.error({ err: error, outcome: wire.outcome }, 'request failed on the server side');
     }
     void reply.status(wire.status).headers(wire.headers).send(wire.body);

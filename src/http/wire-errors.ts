@@ -40,7 +40,13 @@ export interface WireError {
 
 const UPSTREAM_DESCRIPTION_LIMIT = 200;
 
-function wire(status: number, error: string, description: string, outcome: RequestOutcome, headers: Record<string, string> = {}): WireError {
+function wire(
+  status: number,
+  error: string,
+  description: string,
+  outcome: RequestOutcome,
+  headers: Record<string, string> = {},
+): WireError {
   return { status, body: { error, error_description: description }, headers, outcome, serverFault: status === 500 };
 }
 
@@ -56,29 +62,41 @@ function upstreamDescription(error: UpstreamRejectedError): string {
  * their messages never reach the client.
  */
 export function toWireError(exception: unknown): WireError {
-  if (exception instanceof InvalidRequestError) return wire(400, 'invalid_request', exception.description, 'invalid_request');
+  if (exception instanceof InvalidRequestError)
+    return wire(400, 'invalid_request', exception.description, 'invalid_request');
   if (exception instanceof UnsupportedGrantTypeError) {
     return wire(400, 'unsupported_grant_type', exception.message, 'invalid_request');
   }
-  if (exception instanceof ClientMismatchError) return wire(400, 'invalid_client', 'client_id does not match this gateway', 'invalid_client');
-  if (exception instanceof RedirectUriNotAllowedError) return wire(400, 'invalid_grant', 'redirect_uri is not allowed', 'invalid_grant');
-  if (exception instanceof UnsealError) return wire(400, 'invalid_grant', 'refresh_token is invalid or expired', 'invalid_grant');
+  if (exception instanceof ClientMismatchError)
+    return wire(400, 'invalid_client', 'client_id does not match this gateway', 'invalid_client');
+  if (exception instanceof RedirectUriNotAllowedError)
+    return wire(400, 'invalid_grant', 'redirect_uri is not allowed', 'invalid_grant');
+  if (exception instanceof UnsealError)
+    return wire(400, 'invalid_grant', 'refresh_token is invalid or expired', 'invalid_grant');
   if (exception instanceof UpstreamRejectedError) {
     return wire(exception.status, exception.error, upstreamDescription(exception), 'upstream_rejected');
   }
   if (exception instanceof UpstreamClientAuthenticationError) {
     return wire(500, 'server_error', 'the gateway is misconfigured', 'upstream_misconfigured');
   }
-  if (exception instanceof UpstreamBadResponseError) return wire(502, 'server_error', 'the accounts service failed', 'upstream_error');
+  if (exception instanceof UpstreamBadResponseError)
+    return wire(502, 'server_error', 'the accounts service failed', 'upstream_error');
   if (exception instanceof UpstreamUnavailableError) {
-    return wire(503, 'temporarily_unavailable', 'the accounts service is unavailable, retry later', 'upstream_unavailable', {
-      'retry-after': String(exception.retryAfterSeconds),
-    });
+    return wire(
+      503,
+      'temporarily_unavailable',
+      'the accounts service is unavailable, retry later',
+      'upstream_unavailable',
+      {
+        'retry-after': String(exception.retryAfterSeconds),
+      },
+    );
   }
   if (exception instanceof UpstreamTimeoutError) {
     return wire(504, 'temporarily_unavailable', 'the accounts service did not answer in time', 'upstream_timeout');
   }
-  if (exception instanceof UnsupportedMediaTypeError) return wire(415, 'invalid_request', exception.message, 'invalid_request');
+  if (exception instanceof UnsupportedMediaTypeError)
+    return wire(415, 'invalid_request', exception.message, 'invalid_request');
   if (exception instanceof MethodNotAllowedError) {
     return wire(405, 'invalid_request', 'method not allowed', 'invalid_request', { allow: exception.allow });
   }
@@ -92,6 +110,7 @@ function fromHttpException(exception: HttpException): WireError {
   if (status === 404) return wire(404, 'invalid_request', 'not found', 'invalid_request');
   if (status === 413) return wire(413, 'invalid_request', 'the body is larger than 8 KiB', 'invalid_request');
   if (status === 415) return wire(415, 'invalid_request', new UnsupportedMediaTypeError().message, 'invalid_request');
-  if (status >= 400 && status < 500) return wire(status === 401 ? 400 : status, 'invalid_request', 'malformed request', 'invalid_request');
+  if (status >= 400 && status < 500)
+    return wire(status === 401 ? 400 : status, 'invalid_request', 'malformed request', 'invalid_request');
   return wire(500, 'server_error', 'internal error', 'internal_error');
 }

@@ -31,7 +31,11 @@ export class TokenService {
     const redirectUri = request.redirectUri ?? this.config.redirectUris[0]!;
     if (!this.config.redirectUris.includes(redirectUri)) throw new RedirectUriNotAllowedError();
 
-    const form: Record<string, string> = { grant_type: 'authorization_code', code: request.code, redirect_uri: redirectUri };
+    const form: Record<string, string> = {
+      grant_type: 'authorization_code',
+      code: request.code,
+      redirect_uri: redirectUri,
+    };
     if (request.codeVerifier !== undefined) form.code_verifier = request.codeVerifier;
     const tokens = await this.upstream.requestTokens('swap', form, record);
     // The contract promises a refresh token on every swap; an answer without one is not usable.
@@ -42,7 +46,11 @@ export class TokenService {
   async refresh(request: RefreshRequest, record?: UpstreamCallRecord): Promise<TokenResponseBody> {
     this.assertOurClient(request.clientId);
     const refreshToken = await this.sealer.unseal(request.sealedRefreshToken);
-    const tokens = await this.upstream.requestTokens('refresh', { grant_type: 'refresh_token', refresh_token: refreshToken }, record);
+    const tokens = await this.upstream.requestTokens(
+      'refresh',
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      record,
+    );
     // Rotation: a new upstream refresh token gets a new seal; otherwise the client keeps the one it sent.
     const sealed = tokens.refreshToken ? await this.sealer.seal(tokens.refreshToken) : request.sealedRefreshToken;
     return this.respond(tokens, sealed);

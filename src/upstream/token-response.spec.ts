@@ -19,7 +19,16 @@ describe('parseTokenResponse', () => {
   });
 
   it('refuses what is not a token response', () => {
-    for (const body of ['<html>', '[]', '{}', '{"access_token":""}', '{"access_token":1}', '{"access_token":"a","expires_in":1.5}', '{"access_token":"a","expires_in":"1h"}', '{"access_token":"a","refresh_token":5}']) {
+    for (const body of [
+      '<html>',
+      '[]',
+      '{}',
+      '{"access_token":""}',
+      '{"access_token":1}',
+      '{"access_token":"a","expires_in":1.5}',
+      '{"access_token":"a","expires_in":"1h"}',
+      '{"access_token":"a","refresh_token":5}',
+    ]) {
       expect(() => parseTokenResponse(body)).toThrow(UpstreamBadResponseError);
     }
   });

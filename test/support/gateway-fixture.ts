@@ -24,7 +24,11 @@ export interface GatewayFixture {
   /** Issues a code at the fake (as /authorize would) and remembers it as a secret. */
   code(options?: { redirectUri?: string; codeChallenge?: string }): string;
   /** POSTs to a path of the gateway; remembers every token of the answer as a secret. */
-  call(path: string, body: Record<string, string> | string | undefined, options?: Parameters<typeof post>[2]): Promise<TokenCallResult>;
+  call(
+    path: string,
+    body: Record<string, string> | string | undefined,
+    options?: Parameters<typeof post>[2],
+  ): Promise<TokenCallResult>;
   /** Swaps a fresh code and returns the sealed refresh token. */
   sealedToken(): Promise<string>;
   /** Restarts the gateway with changed environment (same fake). */
@@ -61,7 +65,10 @@ export async function startFixture(extraEnv: Record<string, string> = {}): Promi
     keyEntries,
     secrets,
     code(options = {}) {
-      const code = fake.issueCode({ redirectUri: options.redirectUri ?? REDIRECT_URI, codeChallenge: options.codeChallenge });
+      const code = fake.issueCode({
+        redirectUri: options.redirectUri ?? REDIRECT_URI,
+        codeChallenge: options.codeChallenge,
+      });
       secrets.add(code);
       return code;
     },

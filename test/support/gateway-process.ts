@@ -28,7 +28,10 @@ export interface GatewayProcess {
  * Starts the built gateway (`dist/main.js`) as its own process on ephemeral ports, the way
  * production runs it, and waits until it logs that it listens.
  */
-export async function startGateway(env: Record<string, string>, options: { startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+export async function startGateway(
+  env: Record<string, string>,
+  options: { startTimeoutMs?: number } = {},
+): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0', OPS_PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +57,10 @@ export async function startGateway(env: Record<string, string>, options: { start
     listening,
     exited.then((code) => new Error(`gateway exited with ${code} before listening:\n${lines.join('\n')}`)),
     new Promise<Error>((resolve) => {
-      timer = setTimeout(() => resolve(new Error(`gateway did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+      timer = setTimeout(
+        () => resolve(new Error(`gateway did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)),
+        timeoutMs,
+      );
     }),
   ]);
   clearTimeout(timer);
@@ -85,7 +91,10 @@ export async function startGateway(env: Record<string, string>, options: { start
 
 /** Runs the built gateway to completion (for start-up failures) and returns its exit code and output. */
 export async function runGatewayToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

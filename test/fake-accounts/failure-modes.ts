@@ -1,0 +1,40 @@
+import { randomToken } from './random-token.ts';
+import type { Reply } from './replies.ts';
+import { invalidClient, jsonReply } from './replies.ts';
+import type { FakeMode } from './state.ts';
+
+/**
+ * The canned answer of a failure mode, or undefined for 'normal'. 'hang' is not an answer: the
+ * server handles it by never replying.
+ */
+export function failureReply(mode: Exclude<FakeMode, 'hang'>): Reply | undefined {
+  switch (mode) {
+    case 'normal':
+      return undefined;
+    case 'error5xx':
+      // What a load balancer in front of the real service sends: HTML, not OAuth JSON.
+      return {
+        status: 503,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<html><head><title>503 Service Unavailable</title></head><body>Service Unavailable</body></html>',
+      };
+    case 'rateLimited':
+      return jsonReply(
+        429,
+        { error: 'rate_limited', error_description: 'API rate limit exceeded' },
+        { 'retry-after': '7' },
+      );
+    case 'garbage':
+      // Claims JSON but is not, so a client that trusts the content type still has to cope.
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '<html><body>Oops</body></html>' };
+    case 'missingAccessToken':
+      return jsonReply(200, {
+        token_type: 'Bearer',
+        scope: 'user-read-email',
+        expires_in: 3600,
+        refresh_token: randomToken('AQ'),
+      });
+    case 'invalidClient':
+      return invalidClient();
+  }
+}

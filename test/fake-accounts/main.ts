@@ -1,0 +1,55 @@
+/**
+ * Runs the fake Spotify accounts service on its own, for benchmarks and demos:
+ *   FAKE_CLIENT_ID=id FAKE_CLIENT_SECRET=secret node test/fake-accounts/main.ts [--port 4010]
+ * Prints {"fakeAccounts":"<url>"} on one line once listening; stops on SIGTERM or SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { startFakeAccounts } from './index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'delay-ms': { type: 'string' },
+    'accept-any-code': { type: 'boolean' },
+    rotate: { type: 'boolean' },
+  },
+});
+const env = process.env;
+
+const clientId = args['client-id'] ?? env['FAKE_CLIENT_ID'];
+const clientSecret = args['client-secret'] ?? env['FAKE_CLIENT_SECRET'];
+if (!clientId || !clientSecret) {
+  process.stderr.write(
+    'fake-accounts: FAKE_CLIENT_ID and FAKE_CLIENT_SECRET (or --client-id, --client-secret) are required\n',
+  );
+  process.exit(2);
+}
+
+const fake = await startFakeAccounts({
+  clientId,
+  clientSecret,
+  port: wholeNumber('port', args.port ?? env['FAKE_PORT'] ?? '4010'),
+  host: args.host ?? env['FAKE_HOST'] ?? '127.0.0.1',
+});
+fake.state.delayMs = wholeNumber('delay', args['delay-ms'] ?? env['FAKE_DELAY_MS'] ?? '0');
+fake.state.acceptAnyCode = args['accept-any-code'] ?? env['FAKE_ACCEPT_ANY_CODE'] === 'true';
+fake.state.rotateRefreshTokens = args.rotate ?? env['FAKE_ROTATE'] === 'true';
+process.stdout.write(`${JSON.stringify({ fakeAccounts: fake.url })}\n`);
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void fake.close();
+  });
+}
+
+function wholeNumber(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    process.stderr.write(`fake-accounts: ${name} must be a whole number >= 0, got ${JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return value;
+}

@@ -1,0 +1,9 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Opaque base64url token about as long as Spotify's (they run 130 to 200+ characters), so the
+ * gateway is exercised with realistic sizes. The prefix mimics Spotify's (`BQ` access, `AQ` others).
+ */
+export function randomToken(prefix: string): string {
+  return prefix + randomBytes(96).toString('base64url');
+}

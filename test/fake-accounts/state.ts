@@ -1,0 +1,39 @@
+/** The switches a test flips to make the fake misbehave like a real upstream sometimes does. */
+
+export const FAKE_MODES = [
+  'normal',
+  'error5xx',
+  'rateLimited',
+  'garbage',
+  'missingAccessToken',
+  'hang',
+  'invalidClient',
+] as const;
+
+export type FakeMode = (typeof FAKE_MODES)[number];
+
+export interface FakeAccountsState {
+  mode: FakeMode;
+  /** Every answer of /api/token and /authorize waits this long. */
+  delayMs: number;
+  /** On refresh, issue a new refresh token and revoke the one presented. */
+  rotateRefreshTokens: boolean;
+  /** Send `"expires_in":"3600"` as some providers do. */
+  expiresInAsString: boolean;
+  /** Benchmarks: any code and any refresh token succeed, and nothing is remembered. */
+  acceptAnyCode: boolean;
+}
+
+export function defaultState(): FakeAccountsState {
+  return {
+    mode: 'normal',
+    delayMs: 0,
+    rotateRefreshTokens: false,
+    expiresInAsString: false,
+    acceptAnyCode: false,
+  };
+}
+
+export function isFakeMode(value: unknown): value is FakeMode {
+  return typeof value === 'string' && (FAKE_MODES as readonly string[]).includes(value);
+}

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CompactEncrypt } from 'jose';
+import { createSecretKey } from 'node:crypto';
+import { newKeyEntry } from './support/gateway-process.ts';
+import { CLIENT_ID, leakedSecrets, startFixture, type GatewayFixture } from './support/gateway-fixture.ts';
+
+/** Seals like the gateway does, with the test's copy of a key, to build tokens the gateway must refuse. */
+async function sealAs(keyEntry: string, payload: Record<string, unknown>): Promise<string> {
+  const [kid, encoded] = keyEntry.split(':') as [string, string];
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid })
+    .encrypt(createSecretKey(Buffer.from(encoded, 'base64url')));
+}
+
+let fx: GatewayFixture;
+beforeAll(async () => {
+  fx = await startFixture({ REFRESH_TOKEN_MAX_AGE: '1h' });
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+describe('sealed refresh tokens across keys and clients', () => {
+  it('refuses a token of another client, an over-age one and one under an unknown kid, none reaching upstream', async () => {
+    const key = fx.keyEntries[0]!;
+    const upstreamToken = fx.fake.issueRefreshToken();
+    fx.secrets.add(upstreamToken);
+    const now = Math.floor(Date.now() / 1000);
+    const valid = await sealAs(key, { v: 1, rt: upstreamToken, cid: CLIENT_ID, iat: now });
+    const otherClient = await sealAs(key, { v: 1, rt: upstreamToken, cid: 'another-client', iat: now });
+    const overAge = await sealAs(key, { v: 1, rt: upstreamToken, cid: CLIENT_ID, iat: now - 3601 });
+    const unknownKid = await sealAs(newKeyEntry('never-configured'), {
+      v: 1,
+      rt: upstreamToken,
+      cid: CLIENT_ID,
+      iat: now,
+    });
+    for (const token of [valid, otherClient, overAge, unknownKid]) fx.secrets.add(token);
+
+    expect((await fx.call('/refresh', { refresh_token: valid })).status).toBe(200);
+    fx.fake.reset();
+    for (const token of [otherClient, overAge, unknownKid]) {
+      const result = await fx.call('/refresh', { refresh_token: token });
+      expect({ status: result.status, error: result.json.error }).toEqual({ status: 400, error: 'invalid_grant' });
+    }
+    expect(fx.fake.calls.total).toBe(0);
+  });
+
+  it('keeps refreshing a token sealed under key A after B is prepended, and refuses it once A is removed', async () => {
+    const keyA = fx.keyEntries[0]!;
+    const sealedUnderA = await fx.sealedToken();
+    const keyB = newKeyEntry('e2e-key-2');
+
+    await fx.restart({ TOKEN_ENCRYPTION_KEYS: `${keyB},${keyA}` });
+    const stillWorks = await fx.call('/refresh', { refresh_token: sealedUnderA });
+    expect(stillWorks.status).toBe(200);
+    const sealedUnderB = await fx.sealedToken();
+    expect(JSON.parse(Buffer.from(sealedUnderB.split('.')[0]!, 'base64url').toString()).kid).toBe('e2e-key-2');
+
+    await fx.restart({ TOKEN_ENCRYPTION_KEYS: keyB });
+    const refused = await fx.call('/refresh', { refresh_token: sealedUnderA });
+    expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 400, error: 'invalid_grant' });
+    expect((await fx.call('/refresh', { refresh_token: sealedUnderB })).status).toBe(200);
+  });
+
+  it('logged none of the secrets of these runs', () => {
+    expect(leakedSecrets(fx)).toEqual([]);
+  });
+});

@@ -74,8 +74,12 @@ export function dashboardVariableExpressions(dashboard: GrafanaDashboard = readD
     if (variable.type !== 'query') continue;
     const query = typeof variable.query === 'string' ? variable.query : variable.query?.query;
     const labelValues = /^label_values\((.+),\s*(\w+)\)$/.exec(query?.trim() ?? '');
-    if (!labelValues) throw new Error(`variable ${variable.name}: expected label_values(<selector>, <label>), got ${query}`);
-    found.push({ source: `dashboard variable ${variable.name}`, expr: `group by (${labelValues[2]}) (${labelValues[1]})` });
+    if (!labelValues)
+      throw new Error(`variable ${variable.name}: expected label_values(<selector>, <label>), got ${query}`);
+    found.push({
+      source: `dashboard variable ${variable.name}`,
+      expr: `group by (${labelValues[2]}) (${labelValues[1]})`,
+    });
   }
   return found;
 }
@@ -118,9 +122,13 @@ export function readRuleExpressions(yaml: string, file = 'alerts.yml'): PromqlEx
     let expr: string;
     if (/^[|>][-+]?$/.test(value)) {
       const block: string[] = [];
-      while (i + 1 < lines.length && (lines[i + 1].trim() === '' || indentOf(lines[i + 1]) > keyIndent)) block.push(lines[++i]);
+      while (i + 1 < lines.length && (lines[i + 1].trim() === '' || indentOf(lines[i + 1]) > keyIndent))
+        block.push(lines[++i]);
       const indent = Math.min(...block.filter((text) => text.trim() !== '').map(indentOf));
-      expr = block.map((text) => text.slice(indent)).join('\n').trim();
+      expr = block
+        .map((text) => text.slice(indent))
+        .join('\n')
+        .trim();
     } else if (/^[|>]/.test(value) || value === '') {
       throw new Error(`${where}: unsupported expr form "${value}" (use one line or a plain | block)`);
     } else {

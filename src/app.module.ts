@@ -4,9 +4,9 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
-import { HealthModule } from './health/health.module.js';
 import { WireErrorFilter } from './http/wire-error.filter.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { ThrottlingModule } from './throttling/throttling.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
 @Module({})
@@ -20,7 +20,7 @@ export class AppModule {
         // own logs go through the same pino instance.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         ObservabilityModule,
-        HealthModule,
+        ThrottlingModule,
         TokensModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: WireErrorFilter }],

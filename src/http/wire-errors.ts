@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { UnsealError } from '../sealing/unseal-error.js';
+import { RateLimitedError, RateLimitStorageUnavailableError } from '../throttling/rate-limit-errors.js';
 import {
   ClientMismatchError,
   InvalidRequestError,
@@ -27,6 +28,7 @@ export type RequestOutcome =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'rate_limited'
+  | 'rate_limit_unavailable'
   | 'internal_error';
 
 export interface WireError {
@@ -94,6 +96,16 @@ export function toWireError(exception: unknown): WireError {
   }
   if (exception instanceof UpstreamTimeoutError) {
     return wire(504, 'temporarily_unavailable', 'the accounts service did not answer in time', 'upstream_timeout');
+  }
+  if (exception instanceof RateLimitedError) {
+    return wire(429, 'too_many_requests', 'rate limit exceeded, retry later', 'rate_limited', {
+      'retry-after': String(exception.retryAfterSeconds),
+    });
+  }
+  if (exception instanceof RateLimitStorageUnavailableError) {
+    return wire(503, 'temporarily_unavailable', 'rate limiting is unavailable, retry later', 'rate_limit_unavailable', {
+      'retry-after': String(exception.retryAfterSeconds),
+    });
   }
   if (exception instanceof UnsupportedMediaTypeError)
     return wire(415, 'invalid_request', exception.message, 'invalid_request');

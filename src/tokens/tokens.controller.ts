@@ -1,8 +1,9 @@
-import { Controller, Delete, Get, HttpCode, Inject, Options, Patch, Post, Put, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Options, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { MethodNotAllowedError } from '../http/edge-errors.js';
 import { requestState } from '../http/request-state.js';
 import type { RequestFields } from '../http/token-request-body.js';
+import { LimitedTokenRoute, TokenThrottlerGuard } from '../throttling/token-throttler.guard.js';
 import { operationFor, type TokenRoute } from './token-operation.js';
 import { assertSupportedGrantType, toRefreshRequest, toSwapRequest } from './token-requests.js';
 import { TokenService, type TokenResponseBody } from './token.service.js';
@@ -11,17 +12,20 @@ const TOKEN_PATHS = ['swap', 'refresh', 'api/token', 'api/refresh_token'];
 
 /** The public token routes of DESIGN §2, including the two compatibility routes. */
 @Controller()
+@UseGuards(TokenThrottlerGuard)
 export class TokensController {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
 
   @Post('swap')
   @HttpCode(200)
+  @LimitedTokenRoute('swap')
   swap(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
     return this.perform(request, 'swap');
   }
 
   @Post(['refresh', 'api/refresh_token'])
   @HttpCode(200)
+  @LimitedTokenRoute('refresh')
   refresh(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
     return this.perform(request, 'refresh');
   }
@@ -29,6 +33,7 @@ export class TokensController {
   /** One URL for both operations, as the older token-swap servers had. */
   @Post('api/token')
   @HttpCode(200)
+  @LimitedTokenRoute('dispatch')
   token(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
     return this.perform(request, 'dispatch');
   }

@@ -1,0 +1,39 @@
+import { Redis } from 'ioredis';
+
+/**
+ * A Redis client that fails fast, as a rate limiter must: no offline queue (a command while
+ * disconnected fails at once instead of waiting), no retries per command, a short command
+ * timeout, and reconnection with a bounded backoff in the background.
+ */
+export function createRateLimitRedis(url: string, onConnectionError: (error: Error) => void): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 200,
+    connectTimeout: 1000,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // Rate limiting must never hold up start-up: connect in the background.
+    lazyConnect: false,
+  });
+  redis.on('error', onConnectionError);
+  return redis;
+}
+
+/**
+ * Waits, at start, until Redis is ready or `timeoutMs` has passed, so the first requests are
+ * counted in the shared store rather than falling back to the outage policy while connecting.
+ */
+export async function untilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
+}

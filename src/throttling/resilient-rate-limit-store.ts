@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { RedisFailurePolicy } from '../config/gateway-config.js';
+import type { MemoryRateLimitStore } from './memory-rate-limit-store.js';
+import { RateLimitStorageUnavailableError } from './rate-limit-errors.js';
+import type { BucketCheck, ConsumeResult, RateLimitStore } from './rate-limit-store.js';
+
+// One warning per interval while Redis is failing, not one per request.
+const WARN_INTERVAL_MS = 30_000;
+
+/**
+ * The shared (Redis) store with the outage policy of DESIGN §4: each failed call is counted and
+ * answered at once by the policy. The Redis client fails fast (no offline queue, short command
+ * timeout), so "at once" is bounded; when Redis is back the next call simply goes there again.
+ */
+export class ResilientRateLimitStore implements RateLimitStore {
+  private lastWarningAt = -Infinity;
+
+  constructor(
+    private readonly shared: RateLimitStore,
+    private readonly local: MemoryRateLimitStore,
+    private readonly policy: RedisFailurePolicy,
+    private readonly onStorageError: () => void,
+    private readonly logger: Pick<Logger, 'warn'>,
+  ) {}
+
+  async consume(checks: readonly BucketCheck[]): Promise<ConsumeResult> {
+    try {
+      return await this.shared.consume(checks);
+    } catch (error) {
+      this.onStorageError();
+      this.warnNowAndThen(error);
+      if (this.policy === 'open') return { allowed: true };
+      if (this.policy === 'closed') throw new RateLimitStorageUnavailableError();
+      return this.local.consume(checks);
+    }
+  }
+
+  private warnNowAndThen(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarningAt < WARN_INTERVAL_MS) return;
+    this.lastWarningAt = now;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.warn({ policy: this.policy, reason }, 'rate-limit storage (Redis) failing; applying RATE_LIMIT_REDIS_FAILURE');
+  }
+}

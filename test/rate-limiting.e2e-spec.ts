@@ -59,7 +59,9 @@ describe('limits shared by replicas through Redis', () => {
       ),
     );
     const refreshes = Promise.all(
-      Array.from({ length: 40 }, (_, index) => post(`${(index % 2 ? a : b).url}/refresh`, { refresh_token: sealed }, from(`192.0.2.${index + 1}`))),
+      Array.from({ length: 40 }, (_, index) =>
+        post(`${(index % 2 ? a : b).url}/refresh`, { refresh_token: sealed }, from(`192.0.2.${index + 1}`)),
+      ),
     );
     const perClient = await Promise.all(swaps);
     for (const results of perClient) {
@@ -77,12 +79,17 @@ describe('client address', () => {
   it('ignores X-Forwarded-For from an untrusted peer', async () => {
     const gw = await gateway({ RATE_LIMIT_REDIS_PREFIX: uniquePrefix('untrusted'), RATE_LIMIT_SWAP_PER_IP: '3/1m' });
     const statuses = [];
-    for (let index = 0; index < 5; index++) statuses.push((await post(`${gw.url}/swap`, { code: `u${index}` }, from(`203.0.113.${index}`))).status);
+    for (let index = 0; index < 5; index++)
+      statuses.push((await post(`${gw.url}/swap`, { code: `u${index}` }, from(`203.0.113.${index}`))).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
   });
 
   it('uses the right-most untrusted X-Forwarded-For address behind a trusted proxy', async () => {
-    const gw = await gateway({ RATE_LIMIT_REDIS_PREFIX: uniquePrefix('trusted'), RATE_LIMIT_SWAP_PER_IP: '2/1m', TRUST_PROXY: '127.0.0.1,10.0.0.0/8' });
+    const gw = await gateway({
+      RATE_LIMIT_REDIS_PREFIX: uniquePrefix('trusted'),
+      RATE_LIMIT_SWAP_PER_IP: '2/1m',
+      TRUST_PROXY: '127.0.0.1,10.0.0.0/8',
+    });
     const call = (xff: string) => post(`${gw.url}/swap`, { code: 'x' }, from(xff)).then((result) => result.status);
     // The client made up the left-most entries; 10.1.1.1 is a trusted proxy hop.
     expect(await call('1.1.1.1, 198.51.100.7, 10.1.1.1')).toBe(200);
@@ -92,7 +99,11 @@ describe('client address', () => {
   });
 
   it('buckets IPv6 clients by /64', async () => {
-    const gw = await gateway({ RATE_LIMIT_REDIS_PREFIX: uniquePrefix('ipv6'), RATE_LIMIT_SWAP_PER_IP: '2/1m', TRUST_PROXY: '127.0.0.1' });
+    const gw = await gateway({
+      RATE_LIMIT_REDIS_PREFIX: uniquePrefix('ipv6'),
+      RATE_LIMIT_SWAP_PER_IP: '2/1m',
+      TRUST_PROXY: '127.0.0.1',
+    });
     const call = (ip: string) => post(`${gw.url}/swap`, { code: 'x' }, from(ip)).then((result) => result.status);
     expect(await call('2001:db8:1:2::1')).toBe(200);
     expect(await call('2001:db8:1:2:ffff::9')).toBe(200);
@@ -125,8 +136,14 @@ describe('429 answers', () => {
     const sealed = (await post(`${gw.url}/swap`, { code: 'd' })).json;
     expect(sealed.error).toBe('too_many_requests');
 
-    const off = await gateway({ RATE_LIMIT_REDIS_PREFIX: uniquePrefix('off'), RATE_LIMIT_SWAP_PER_IP: '1/1m', RATE_LIMIT_ENABLED: 'false' });
-    const statuses = await Promise.all([1, 2, 3, 4].map((index) => post(`${off.url}/swap`, { code: `o${index}` }).then((result) => result.status)));
+    const off = await gateway({
+      RATE_LIMIT_REDIS_PREFIX: uniquePrefix('off'),
+      RATE_LIMIT_SWAP_PER_IP: '1/1m',
+      RATE_LIMIT_ENABLED: 'false',
+    });
+    const statuses = await Promise.all(
+      [1, 2, 3, 4].map((index) => post(`${off.url}/swap`, { code: `o${index}` }).then((result) => result.status)),
+    );
     expect(statuses).toEqual([200, 200, 200, 200]);
   });
 });

@@ -17,19 +17,21 @@ import {
 import { MethodNotAllowedError, UnsupportedMediaTypeError } from './edge-errors.js';
 
 /** Label values of token_swap_requests_total{outcome}: why a token request ended as it did. */
-export type RequestOutcome =
-  | 'success'
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'upstream_rejected'
-  | 'upstream_misconfigured'
-  | 'upstream_error'
-  | 'upstream_unavailable'
-  | 'upstream_timeout'
-  | 'rate_limited'
-  | 'rate_limit_unavailable'
-  | 'internal_error';
+export const REQUEST_OUTCOMES = [
+  'success',
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'upstream_rejected',
+  'upstream_misconfigured',
+  'upstream_error',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'rate_limited',
+  'rate_limit_unavailable',
+  'internal_error',
+] as const;
+export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 
 export interface WireError {
   status: number;

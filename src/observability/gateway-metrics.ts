@@ -1,7 +1,8 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestOutcome } from '../http/wire-errors.js';
-import type { UnsealFailureReason } from '../sealing/unseal-error.js';
-import type { TokenOperation } from '../tokens/token-operation.js';
+import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
+import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
+import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
+import { TOKEN_OPERATIONS, type TokenOperation } from '../tokens/token-operation.js';
 import type { UpstreamObserver } from '../upstream/upstream-token-client.js';
 import type { UpstreamOutcome } from '../upstream/upstream-errors.js';
 
@@ -61,6 +62,12 @@ export class GatewayMetrics implements UpstreamObserver {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Counters start at zero for every known label set, so rate() and increase() see the first event.
+    for (const operation of TOKEN_OPERATIONS)
+      for (const outcome of REQUEST_OUTCOMES) this.requests.inc({ operation, outcome }, 0);
+    for (const reason of UNSEAL_FAILURE_REASONS) this.unsealFailures.inc({ reason }, 0);
+    for (const throttler of THROTTLER_NAMES) this.rateLimited.inc({ throttler }, 0);
+    this.storageErrors.inc(0);
   }
 
   observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {

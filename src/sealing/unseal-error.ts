@@ -1,5 +1,12 @@
 /** Why a sealed refresh token was refused; each reason is a metric label value. */
-export type UnsealFailureReason = 'malformed' | 'unknown_key' | 'decrypt_failed' | 'wrong_client' | 'expired';
+export const UNSEAL_FAILURE_REASONS = [
+  'malformed',
+  'unknown_key',
+  'decrypt_failed',
+  'wrong_client',
+  'expired',
+] as const;
+export type UnsealFailureReason = (typeof UNSEAL_FAILURE_REASONS)[number];
 
 /** A sealed refresh token that cannot be used. Never carries the token itself. */
 export class UnsealError extends Error {

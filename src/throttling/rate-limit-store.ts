@@ -26,7 +26,8 @@ export function refusal(checks: readonly BucketCheck[], waits: readonly (number 
   let worst: ConsumeResult = { allowed: true };
   waits.forEach((wait, index) => {
     if (wait === undefined) return;
-    if (worst.allowed || wait > worst.retryAfterMs) worst = { allowed: false, throttler: checks[index]!.throttler, retryAfterMs: wait };
+    if (worst.allowed || wait > worst.retryAfterMs)
+      worst = { allowed: false, throttler: checks[index]!.throttler, retryAfterMs: wait };
   });
   return worst;
 }

@@ -40,6 +40,9 @@ export class ResilientRateLimitStore implements RateLimitStore {
     if (now - this.lastWarningAt < WARN_INTERVAL_MS) return;
     this.lastWarningAt = now;
     const reason = error instanceof Error ? error.message : String(error);
-    this.logger.warn({ policy: this.policy, reason }, 'rate-limit storage (Redis) failing; applying RATE_LIMIT_REDIS_FAILURE');
+    this.logger.warn(
+      { policy: this.policy, reason },
+      'rate-limit storage (Redis) failing; applying RATE_LIMIT_REDIS_FAILURE',
+    );
   }
 }

@@ -64,7 +64,10 @@ function throttlers(config: GatewayConfig): ThrottlerOptions[] {
           logger.warn({ reason: error.message }, 'rate-limit Redis connection failing; retrying in the background');
         });
         if (!(await untilReady(redis, START_WAIT_FOR_REDIS_MS))) {
-          logger.warn({ policy: config.rateLimit.redisFailure }, 'rate-limit Redis not reachable at start; applying RATE_LIMIT_REDIS_FAILURE until it is');
+          logger.warn(
+            { policy: config.rateLimit.redisFailure },
+            'rate-limit Redis not reachable at start; applying RATE_LIMIT_REDIS_FAILURE until it is',
+          );
         }
         return redis;
       },
@@ -72,7 +75,12 @@ function throttlers(config: GatewayConfig): ThrottlerOptions[] {
     {
       provide: RATE_LIMIT_STORE,
       inject: [GATEWAY_CONFIG, RATE_LIMIT_REDIS, GatewayMetrics, PinoLogger],
-      useFactory: (config: GatewayConfig, redis: Redis | undefined, metrics: GatewayMetrics, logger: PinoLogger): RateLimitStore => {
+      useFactory: (
+        config: GatewayConfig,
+        redis: Redis | undefined,
+        metrics: GatewayMetrics,
+        logger: PinoLogger,
+      ): RateLimitStore => {
         if (!redis) {
           if (config.rateLimit.enabled) {
             logger.warn('REDIS_URL is not set: rate limits are kept in this process only (single instance)');

@@ -12,7 +12,8 @@ import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { requestState } from '../http/request-state.js';
 import type { RequestFields } from '../http/token-request-body.js';
-import { operationFor, type TokenOperation, type TokenRoute } from '../tokens/token-operation.js';
+import { operationFor, type TokenRoute } from '../tokens/token-operation.js';
+import { THROTTLER_OPERATION, type ThrottlerName } from './throttler-names.js';
 import { bucketKey } from './bucket-keys.js';
 import { RateLimitedError } from './rate-limit-errors.js';
 import { RATE_LIMIT_STORE, type BucketCheck, type RateLimitStore } from './rate-limit-store.js';
@@ -20,13 +21,6 @@ import { RATE_LIMIT_STORE, type BucketCheck, type RateLimitStore } from './rate-
 const TOKEN_ROUTE = 'tsg:tokenRoute';
 /** Marks a handler as a token route; only those are limited (not the 405 answers). */
 export const LimitedTokenRoute = (route: TokenRoute) => SetMetadata(TOKEN_ROUTE, route);
-
-/** Which operation each throttler limits. The compatibility routes share the budgets of what they do. */
-export const THROTTLER_OPERATION: Record<string, TokenOperation> = {
-  swap_ip: 'swap',
-  refresh_ip: 'refresh',
-  refresh_token: 'refresh',
-};
 
 /**
  * @nestjs/throttler's guard with one change: all buckets of a request are checked in a single
@@ -54,7 +48,8 @@ export class TokenThrottlerGuard extends ThrottlerGuard {
 
     const checks: BucketCheck[] = [];
     for (const throttler of this.throttlers) {
-      if (THROTTLER_OPERATION[throttler.name!] !== operation) continue;
+      // The compatibility routes share the budgets of the operation they perform.
+      if (THROTTLER_OPERATION[throttler.name as ThrottlerName] !== operation) continue;
       const getTracker = throttler.getTracker ?? this.commonOptions.getTracker!;
       const tracker = await getTracker(request, context);
       // A throttler without a tracker for this request (a refresh with no token yet) does not apply.

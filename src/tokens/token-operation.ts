@@ -1,5 +1,6 @@
 /** The two things the gateway does; a metric label value and the key of the rate-limit budgets. */
-export type TokenOperation = 'swap' | 'refresh';
+export const TOKEN_OPERATIONS = ['swap', 'refresh'] as const;
+export type TokenOperation = (typeof TOKEN_OPERATIONS)[number];
 
 /** The token routes: two plain ones, and `/api/token` that picks the operation by `grant_type`. */
 export type TokenRoute = 'swap' | 'refresh' | 'dispatch';

@@ -9,8 +9,8 @@ const keyA = { kid: 'a', key: randomBytes(32) };
 const keyB = { kid: 'b', key: randomBytes(32) };
 const DAY = 86_400;
 
-function sealer(keys = [keyA], options: { clientId?: string; maxAgeSeconds?: number; now?: () => number } = {}) {
-  return new RefreshTokenSealer(new KeyRing(keys), {
+async function sealer(keys = [keyA], options: { clientId?: string; maxAgeSeconds?: number; now?: () => number } = {}) {
+  return new RefreshTokenSealer(await KeyRing.create(keys), {
     clientId: options.clientId ?? 'client-1',
     maxAgeSeconds: options.maxAgeSeconds ?? 180 * DAY,
     now: options.now,
@@ -29,66 +29,66 @@ async function reasonOf(promise: Promise<unknown>): Promise<UnsealFailureReason 
 
 describe('RefreshTokenSealer', () => {
   it('round-trips a refresh token through a compact JWE of URL-safe characters', async () => {
-    const sealed = await sealer().seal('upstream-refresh-token');
+    const sealed = await (await sealer()).seal('upstream-refresh-token');
     expect(sealed).toMatch(/^[A-Za-z0-9._-]+$/);
     expect(sealed.split('.')).toHaveLength(5);
     expect(sealed).not.toContain('upstream-refresh-token');
-    await expect(sealer().unseal(sealed)).resolves.toBe('upstream-refresh-token');
+    await expect((await sealer()).unseal(sealed)).resolves.toBe('upstream-refresh-token');
   });
 
   it('puts alg dir, enc A256GCM and the kid in the protected header', async () => {
-    const sealed = await sealer().seal('rt');
+    const sealed = await (await sealer()).seal('rt');
     const header = JSON.parse(Buffer.from(sealed.split('.')[0]!, 'base64url').toString());
     expect(header).toEqual({ alg: 'dir', enc: 'A256GCM', kid: 'a' });
   });
 
   it('refuses a token with any single character changed', async () => {
-    const sealed = await sealer().seal('upstream-refresh-token-with-some-length');
+    const sealed = await (await sealer()).seal('upstream-refresh-token-with-some-length');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
     for (let index = 0; index < sealed.length; index++) {
       const replacement = alphabet[(alphabet.indexOf(sealed[index]!) + 1) % alphabet.length]!;
       const tampered = sealed.slice(0, index) + replacement + sealed.slice(index + 1);
-      expect(await reasonOf(sealer().unseal(tampered))).not.toBe('accepted');
+      expect(await reasonOf((await sealer()).unseal(tampered))).not.toBe('accepted');
     }
   });
 
   it('refuses a token under an unknown kid', async () => {
-    const sealed = await sealer([keyB]).seal('rt');
-    expect(await reasonOf(sealer([keyA]).unseal(sealed))).toBe('unknown_key');
+    const sealed = await (await sealer([keyB])).seal('rt');
+    expect(await reasonOf((await sealer([keyA])).unseal(sealed))).toBe('unknown_key');
   });
 
   it('refuses a token sealed for another client', async () => {
-    const sealed = await sealer([keyA], { clientId: 'other' }).seal('rt');
-    expect(await reasonOf(sealer([keyA]).unseal(sealed))).toBe('wrong_client');
+    const sealed = await (await sealer([keyA], { clientId: 'other' })).seal('rt');
+    expect(await reasonOf((await sealer([keyA])).unseal(sealed))).toBe('wrong_client');
   });
 
   it('refuses a token older than the maximum age and accepts one just under it', async () => {
     const issuedAt = 1_700_000_000;
-    const sealed = await sealer([keyA], { now: () => issuedAt }).seal('rt');
+    const sealed = await (await sealer([keyA], { now: () => issuedAt })).seal('rt');
     const at = (seconds: number) => sealer([keyA], { maxAgeSeconds: DAY, now: () => issuedAt + seconds });
-    expect(await reasonOf(at(DAY - 1).unseal(sealed))).toBe('accepted');
-    expect(await reasonOf(at(DAY).unseal(sealed))).toBe('expired');
+    expect(await reasonOf((await at(DAY - 1)).unseal(sealed))).toBe('accepted');
+    expect(await reasonOf((await at(DAY)).unseal(sealed))).toBe('expired');
   });
 
   it('refuses a key of the right kid that cannot decrypt', async () => {
-    const sealed = await sealer([keyA]).seal('rt');
+    const sealed = await (await sealer([keyA])).seal('rt');
     const impostor = { kid: 'a', key: randomBytes(32) };
-    expect(await reasonOf(sealer([impostor]).unseal(sealed))).toBe('decrypt_failed');
+    expect(await reasonOf((await sealer([impostor])).unseal(sealed))).toBe('decrypt_failed');
   });
 
   it('keeps unsealing tokens of an older key after a new one is prepended, until it is removed', async () => {
-    const sealedUnderA = await sealer([keyA]).seal('rt-a');
-    const rotated = sealer([keyB, keyA]);
+    const sealedUnderA = await (await sealer([keyA])).seal('rt-a');
+    const rotated = await sealer([keyB, keyA]);
     await expect(rotated.unseal(sealedUnderA)).resolves.toBe('rt-a');
     const sealedUnderB = await rotated.seal('rt-b');
     expect(JSON.parse(Buffer.from(sealedUnderB.split('.')[0]!, 'base64url').toString()).kid).toBe('b');
-    expect(await reasonOf(sealer([keyB]).unseal(sealedUnderA))).toBe('unknown_key');
+    expect(await reasonOf((await sealer([keyB])).unseal(sealedUnderA))).toBe('unknown_key');
   });
 
   it('answers malformed to arbitrary input and never throws anything but UnsealError', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), async (input) => {
-        expect(await reasonOf(sealer().unseal(input))).not.toBe('accepted');
+        expect(await reasonOf((await sealer()).unseal(input))).not.toBe('accepted');
       }),
       { numRuns: 300 },
     );

@@ -9,8 +9,8 @@ import { RefreshTokenSealer } from './refresh-token-sealer.js';
     {
       provide: RefreshTokenSealer,
       inject: [GATEWAY_CONFIG],
-      useFactory: (config: GatewayConfig) =>
-        new RefreshTokenSealer(new KeyRing(config.encryptionKeys), {
+      useFactory: async (config: GatewayConfig) =>
+        new RefreshTokenSealer(await KeyRing.create(config.encryptionKeys), {
           clientId: config.clientId,
           maxAgeSeconds: config.refreshTokenMaxAgeSeconds,
         }),

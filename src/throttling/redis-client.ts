@@ -12,6 +12,8 @@ export function createRateLimitRedis(url: string, onConnectionError: (error: Err
     commandTimeout: 200,
     connectTimeout: 1000,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // Commands of concurrent requests issued in the same tick share one write.
+    enableAutoPipelining: true,
     // Rate limiting must never hold up start-up: connect in the background.
     lazyConnect: false,
   });

@@ -1,0 +1,234 @@
+/**
+ * The benchmark of issue 5: the built gateway with every production feature on (Redis-backed
+ * limits set high, info request logs to a pipe, metrics) in front of the fake accounts service,
+ * against the fake called directly as the ceiling. Loopback only; bounded in time; never fails
+ * on a figure. Usage: npm run bench [-- --quick] [-- --profile]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { drive, type LoadResult } from './load.ts';
+import { cpuSeconds, peakRssMb, spawnUntil, stop } from './processes.ts';
+
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
+const SECONDS = flags.quick ? 4 : 10;
+const SLOW_SECONDS = flags.quick ? 8 : 15;
+const CLIENT_ID = 'bench-client';
+const CLIENT_SECRET = 'bench-secret';
+const REDIRECT_URI = 'bench-app://callback';
+const RESULTS = new URL('./results/', import.meta.url);
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const fake = await spawnUntil(
+    process.execPath,
+    [
+      'test/fake-accounts/main.ts',
+      '--port',
+      '0',
+      '--accept-any-code',
+      '--client-id',
+      CLIENT_ID,
+      '--client-secret',
+      CLIENT_SECRET,
+    ],
+    {},
+    (line) => line.includes('fakeAccounts'),
+  );
+  const fakeUrl = (JSON.parse(fake.line) as { fakeAccounts: string }).fakeAccounts;
+  const setDelay = (delayMs: number) =>
+    fetch(`${fakeUrl}/__control`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delayMs }),
+    });
+
+  const startedAt = performance.now();
+  const gatewayArgs = flags.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`, 'dist/main.js']
+    : ['dist/main.js'];
+  const gateway = await spawnUntil(
+    process.execPath,
+    gatewayArgs,
+    {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPS_PORT: '0',
+      SPOTIFY_CLIENT_ID: CLIENT_ID,
+      SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
+      SPOTIFY_REDIRECT_URI: REDIRECT_URI,
+      SPOTIFY_TOKEN_URL: `${fakeUrl}/api/token`,
+      TOKEN_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64url')}`,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      RATE_LIMIT_REDIS_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+      RATE_LIMIT_SWAP_PER_IP: '100000000/1h',
+      RATE_LIMIT_REFRESH_PER_IP: '100000000/1h',
+      RATE_LIMIT_REFRESH_PER_TOKEN: '100000000/1h',
+      LOG_LEVEL: 'info',
+    },
+    (line) => line.includes('"gateway listening"'),
+  );
+  const { port, opsPort } = JSON.parse(gateway.line) as { port: number; opsPort: number };
+  const pid = gateway.child.pid!;
+  const base = `http://127.0.0.1:${port}`;
+  while ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status !== 200) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const readyMs = Math.round(performance.now() - startedAt);
+
+  const swapBody = 'code=bench-code';
+  const sealed = (
+    (await (await fetch(`${base}/swap`, { method: 'POST', body: new URLSearchParams(swapBody) })).json()) as {
+      refresh_token: string;
+    }
+  ).refresh_token;
+  const refreshBody = `refresh_token=${sealed}`;
+  const directHeaders = { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` };
+  const directSwap = {
+    url: `${fakeUrl}/api/token`,
+    body: `grant_type=authorization_code&code=x&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`,
+    headers: directHeaders,
+  };
+  const directRefresh = {
+    url: `${fakeUrl}/api/token`,
+    body: 'grant_type=refresh_token&refresh_token=x',
+    headers: directHeaders,
+  };
+
+  const measured = async (route: string, body: string, connections: number, seconds: number, rate?: number) => {
+    const cpuBefore = cpuSeconds(pid);
+    const load = await drive({ url: `${base}${route}`, body, connections, durationSeconds: seconds, rate });
+    const cpuUsPerRequest = Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(load.requests, 1));
+    return { ...load, cpuUsPerRequest };
+  };
+
+  log('warm-up');
+  await drive({ url: `${base}/swap`, body: swapBody, connections: 20, durationSeconds: 3 });
+  await drive({ url: `${base}/refresh`, body: refreshBody, connections: 20, durationSeconds: 3 });
+
+  log('peak, upstream answering at once');
+  const peak = {
+    directSwap: await drive({ ...directSwap, connections: 50, durationSeconds: SECONDS }),
+    swap: await measured('/swap', swapBody, 50, SECONDS),
+    directRefresh: await drive({ ...directRefresh, connections: 50, durationSeconds: SECONDS }),
+    refresh: await measured('/refresh', refreshBody, 50, SECONDS),
+  };
+
+  log('fixed rate at half the peak');
+  const halfRate = Math.max(50, Math.round(Math.min(peak.swap.rps, peak.refresh.rps) / 2));
+  const fixed = {
+    rate: halfRate,
+    direct: await drive({ ...directRefresh, connections: 50, durationSeconds: SECONDS, rate: halfRate }),
+    refresh: await measured('/refresh', refreshBody, 50, SECONDS, halfRate),
+    directSwap: await drive({ ...directSwap, connections: 50, durationSeconds: SECONDS, rate: halfRate }),
+    swap: await measured('/swap', swapBody, 50, SECONDS, halfRate),
+  };
+
+  log('upstream answering in 500 ms, 500 concurrent clients');
+  await setDelay(500);
+  const slow = {
+    direct: await drive({ ...directSwap, connections: 500, durationSeconds: SLOW_SECONDS }),
+    swap: await measured('/swap', swapBody, 500, SLOW_SECONDS),
+    refresh: await measured('/refresh', refreshBody, 500, SLOW_SECONDS),
+  };
+  const rssMb = Math.round(peakRssMb(pid));
+
+  await stop(gateway.child);
+  await stop(fake.child);
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    durations: { peakSeconds: SECONDS, slowSeconds: SLOW_SECONDS },
+    readyMs,
+    peakRssMb: rssMb,
+    peak,
+    fixed,
+    slow,
+  };
+  const stamp = result.date.replaceAll(':', '').slice(0, 15);
+  writeFileSync(new URL(`bench-${stamp}.json`, RESULTS), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(result, null, 2)}\n`);
+  const markdown = report(result);
+  writeFileSync(new URL('latest.md', RESULTS), markdown);
+  process.stdout.write(`\n${markdown}`);
+}
+
+function ratio(a: number, b: number): string {
+  return `${Math.round((a / b) * 100)}%`;
+}
+
+function row(name: string, load: LoadResult & { cpuUsPerRequest?: number }, ceiling?: LoadResult): string {
+  const cells = [
+    name,
+    load.rps,
+    ceiling ? ratio(load.rps, ceiling.rps) : '',
+    load.cpuUsPerRequest ?? '',
+    load.p50,
+    load.p99,
+    load.errors + load.timeouts,
+    load.non2xx,
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function report(result: {
+  date: string;
+  machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
+  readyMs: number;
+  peakRssMb: number;
+  peak: Record<string, LoadResult & { cpuUsPerRequest?: number }>;
+  fixed: { rate: number; direct: LoadResult; refresh: LoadResult; directSwap: LoadResult; swap: LoadResult };
+  slow: {
+    direct: LoadResult;
+    swap: LoadResult & { cpuUsPerRequest: number };
+    refresh: LoadResult & { cpuUsPerRequest: number };
+  };
+}): string {
+  const { peak, fixed, slow } = result;
+  const header =
+    '| run | req/s | of ceiling | gateway CPU µs/req | p50 ms | p99 ms | errors+timeouts | non-2xx |\n|---|---|---|---|---|---|---|---|';
+  return [
+    `# Benchmark ${result.date}`,
+    '',
+    `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}. Gateway, fake upstream and load generator share the machine.`,
+    '',
+    `Ready (process start to /readyz 200): **${result.readyMs} ms**. Peak RSS: **${result.peakRssMb} MB**.`,
+    '',
+    '## Peak, upstream answering at once (50 connections)',
+    header,
+    row('direct (swap grant)', peak.directSwap!),
+    row('/swap', peak.swap!, peak.directSwap),
+    row('direct (refresh grant)', peak.directRefresh!),
+    row('/refresh', peak.refresh!, peak.directRefresh),
+    '',
+    `## Fixed rate ${fixed.rate} req/s (half the gateway's peak)`,
+    header,
+    row('direct (refresh grant)', fixed.direct),
+    row('/refresh', fixed.refresh),
+    row('direct (swap grant)', fixed.directSwap),
+    row('/swap', fixed.swap),
+    '',
+    `Latency added over direct: /refresh p50 +${(fixed.refresh.p50 - fixed.direct.p50).toFixed(1)} ms, p99 +${(fixed.refresh.p99 - fixed.direct.p99).toFixed(1)} ms; /swap p50 +${(fixed.swap.p50 - fixed.directSwap.p50).toFixed(1)} ms, p99 +${(fixed.swap.p99 - fixed.directSwap.p99).toFixed(1)} ms.`,
+    '',
+    '## Upstream answering in 500 ms, 500 connections',
+    header,
+    row('direct', slow.direct),
+    row('/swap', slow.swap, slow.direct),
+    row('/refresh', slow.refresh, slow.direct),
+    '',
+  ].join('\n');
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+await main();

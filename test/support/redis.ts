@@ -13,7 +13,13 @@ export async function testRedisUrl(): Promise<string> {
   if (process.env.REDIS_URL) return process.env.REDIS_URL;
   if (!container) {
     const { RedisContainer } = await import('@testcontainers/redis');
-    container = await new RedisContainer('redis:7-alpine').start();
+    try {
+      container = await new RedisContainer('redis:7-alpine').start();
+    } catch (error) {
+      throw new Error(
+        `no REDIS_URL and no Docker engine for testcontainers (${String(error)}); run: source scripts/dev-env.sh --test`,
+      );
+    }
   }
   return container.getConnectionUrl();
 }

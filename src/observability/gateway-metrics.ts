@@ -4,7 +4,7 @@ import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/uns
 import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
 import { TOKEN_OPERATIONS, type TokenOperation } from '../tokens/token-operation.js';
 import type { UpstreamObserver } from '../upstream/upstream-token-client.js';
-import type { UpstreamOutcome } from '../upstream/upstream-errors.js';
+import { UPSTREAM_OUTCOMES, type UpstreamOutcome } from '../upstream/upstream-errors.js';
 
 // From a 1 ms local answer (bad input, throttled) to a 5-10 s upstream timeout.
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -68,6 +68,9 @@ export class GatewayMetrics implements UpstreamObserver {
     for (const reason of UNSEAL_FAILURE_REASONS) this.unsealFailures.inc({ reason }, 0);
     for (const throttler of THROTTLER_NAMES) this.rateLimited.inc({ throttler }, 0);
     this.storageErrors.inc(0);
+    // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
+    for (const operation of TOKEN_OPERATIONS)
+      for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
   }
 
   observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {

@@ -8,7 +8,8 @@ export abstract class UpstreamError extends Error {
 }
 
 /** Label values of token_swap_upstream_request_duration_seconds{outcome}. */
-export type UpstreamOutcome = 'success' | 'rejected' | 'invalid_client' | 'error' | 'unavailable' | 'timeout';
+export const UPSTREAM_OUTCOMES = ['success', 'rejected', 'invalid_client', 'error', 'unavailable', 'timeout'] as const;
+export type UpstreamOutcome = (typeof UPSTREAM_OUTCOMES)[number];
 
 /** Upstream refused the grant (bad or reused code, revoked token, PKCE mismatch): the client's problem. */
 export class UpstreamRejectedError extends UpstreamError {

@@ -1,71 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import { createGateway } from './gateway.js';
-import { ConfigurationError, type GatewayConfig } from './config/gateway-config.js';
-import { loadConfig } from './config/load-config.js';
-import { loadDotEnvForDevelopment } from './config/read-environment.js';
-import { OpsServer } from './health/ops-server.js';
-import { READINESS_CHECKS, type ReadinessCheck } from './health/readiness.js';
-import { GatewayMetrics } from './observability/gateway-metrics.js';
-import { createRootLogger } from './observability/root-logger.js';
+import { enableCompileCache } from 'node:module';
 
-/** Time after the upstream timeout that in-flight requests get to finish once SIGTERM arrives. */
-const SHUTDOWN_MARGIN_MS = 5000;
-
-function configOrExit(): GatewayConfig {
-  loadDotEnvForDevelopment();
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-}
-
-async function main(): Promise<void> {
-  const config = configOrExit();
-  const logger = createRootLogger(config.logLevel);
-  const app = await createGateway(config, logger);
-  const ops = new OpsServer(app.get(GatewayMetrics), app.get<ReadinessCheck[]>(READINESS_CHECKS));
-  const opsPort = await ops.listen(config.opsPort, config.host);
-  await app.listen({ port: config.port, host: config.host });
-  const port = (app.getHttpServer().address() as AddressInfo).port;
-  if (config.tokenUrl.protocol === 'http:') {
-    logger.warn(
-      { tokenUrl: config.tokenUrl.origin },
-      'UPSTREAM IS PLAIN HTTP ON LOOPBACK: a test or demo set-up, never production',
-    );
-  }
-  logger.info(
-    { port, opsPort, basePath: config.basePath || '/', upstream: config.tokenUrl.origin },
-    'gateway listening',
-  );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    const graceMs = config.upstreamTimeoutMs + SHUTDOWN_MARGIN_MS;
-    logger.info({ signal, graceMs }, 'stopping: finishing in-flight requests');
-    ops.markStopping();
-    const deadline = setTimeout(() => {
-      logger.error({ graceMs }, 'in-flight requests did not finish in time; exiting');
-      logger.flush();
-      process.exit(1);
-    }, graceMs);
-    deadline.unref();
-    await app.close();
-    await ops.close();
-    clearTimeout(deadline);
-    logger.info('stopped');
-    logger.flush(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((error: unknown) => {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  process.stderr.write(`token swap gateway failed to start: ${message}\n`);
-  process.exit(1);
-});
+// V8's code cache on disk (Node 22+) roughly halves start-up after the first run; where the cache
+// directory cannot be written, Node just starts without it. It must be enabled before the
+// application's modules load, hence this tiny entry point and the dynamic import.
+enableCompileCache();
+await import('./start-gateway.js');

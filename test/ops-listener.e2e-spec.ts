@@ -3,6 +3,12 @@
 // request log lines, are checked by prometheus.e2e-spec.ts on a larger run.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startFixture, type GatewayFixture } from './support/gateway-fixture.ts';
+import {
+  REQUEST_OUTCOMES,
+  THROTTLERS,
+  TOKEN_OPERATIONS,
+  UNSEAL_FAILURE_REASONS,
+} from './support/metric-label-values.ts';
 import { freePort, testRedisUrl, uniquePrefix } from './support/redis.ts';
 
 type Setup = 'redisUpClosed' | 'redisDownClosed' | 'redisDownLocal' | 'redisDownOpen' | 'noRedis';
@@ -134,26 +140,11 @@ describe('/metrics', () => {
   it('starts every counter at zero for each known label set, so rate() and increase() see the first event', async () => {
     const exposition = (await get(`${fixtures.noRedis.gateway.opsUrl}/metrics`)).text;
     const zero = (series: string) => expect(exposition).toContain(`\n${series} 0\n`);
-    const outcomes = [
-      'success',
-      'invalid_request',
-      'invalid_client',
-      'invalid_grant',
-      'upstream_rejected',
-      'upstream_misconfigured',
-      'upstream_error',
-      'upstream_unavailable',
-      'upstream_timeout',
-      'rate_limited',
-      'rate_limit_unavailable',
-      'internal_error',
-    ];
-    for (const operation of ['swap', 'refresh'])
-      for (const outcome of outcomes) zero(`token_swap_requests_total{operation="${operation}",outcome="${outcome}"}`);
-    for (const reason of ['malformed', 'unknown_key', 'decrypt_failed', 'wrong_client', 'expired'])
-      zero(`token_swap_unseal_failures_total{reason="${reason}"}`);
-    for (const throttler of ['swap_ip', 'refresh_ip', 'refresh_token'])
-      zero(`token_swap_rate_limited_total{throttler="${throttler}"}`);
+    for (const operation of TOKEN_OPERATIONS)
+      for (const outcome of REQUEST_OUTCOMES)
+        zero(`token_swap_requests_total{operation="${operation}",outcome="${outcome}"}`);
+    for (const reason of UNSEAL_FAILURE_REASONS) zero(`token_swap_unseal_failures_total{reason="${reason}"}`);
+    for (const throttler of THROTTLERS) zero(`token_swap_rate_limited_total{throttler="${throttler}"}`);
     zero('token_swap_rate_limit_storage_errors_total');
   });
 

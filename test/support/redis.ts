@@ -16,9 +16,9 @@ export async function testRedisUrl(): Promise<string> {
     try {
       container = await new RedisContainer('redis:7-alpine').start();
     } catch (error) {
-      throw new Error(
-        `no REDIS_URL and no Docker engine for testcontainers (${String(error)}); run: source scripts/dev-env.sh --test`,
-      );
+      throw new Error('no REDIS_URL and no Docker engine for testcontainers; run: source scripts/dev-env.sh --test', {
+        cause: error,
+      });
     }
   }
   return container.getConnectionUrl();
@@ -45,8 +45,11 @@ export async function freePort(): Promise<number> {
 /** A redis-server process of the test's own, to stop and start again (outage tests). */
 export class RedisProcess {
   private child: ChildProcess | undefined;
+  readonly port: number;
 
-  constructor(readonly port: number) {}
+  constructor(port: number) {
+    this.port = port;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;

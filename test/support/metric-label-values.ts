@@ -1,0 +1,59 @@
+// The label values the gateway's metrics may carry, as DESIGN §5 promises them. Written out
+// here by hand, not imported from src/: a test that read the production lists could not notice
+// a value added, renamed or dropped there.
+
+export const TOKEN_OPERATIONS: readonly string[] = ['swap', 'refresh'];
+
+/** token_swap_requests_total{outcome}: how a token request ended. */
+export const REQUEST_OUTCOMES: readonly string[] = [
+  'success',
+  // refused by the gateway itself
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'rate_limited',
+  'rate_limit_unavailable',
+  // the accounts service refused, failed or did not answer
+  'upstream_rejected',
+  'upstream_misconfigured',
+  'upstream_error',
+  'upstream_unavailable',
+  'upstream_timeout',
+  // a bug
+  'internal_error',
+];
+
+/** token_swap_upstream_request_duration_seconds{outcome}: how a call to the accounts service ended. */
+export const UPSTREAM_OUTCOMES: readonly string[] = [
+  'success',
+  'rejected',
+  'invalid_client',
+  'error',
+  'unavailable',
+  'timeout',
+];
+
+/** token_swap_unseal_failures_total{reason} */
+export const UNSEAL_FAILURE_REASONS: readonly string[] = [
+  'malformed',
+  'unknown_key',
+  'decrypt_failed',
+  'wrong_client',
+  'expired',
+];
+
+/** token_swap_rate_limited_total{throttler} */
+export const THROTTLERS: readonly string[] = ['swap_ip', 'refresh_ip', 'refresh_token'];
+
+/** The public routes by template; any other path is labelled `unmatched`. */
+export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token'];
+
+/** Every label of our metrics whose values form a closed set, with that set. */
+export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
+  route: new Set([...ROUTE_TEMPLATES, 'unmatched']),
+  method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
+  operation: new Set(TOKEN_OPERATIONS),
+  outcome: new Set([...REQUEST_OUTCOMES, ...UPSTREAM_OUTCOMES]),
+  reason: new Set(UNSEAL_FAILURE_REASONS),
+  throttler: new Set(THROTTLERS),
+};

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { drive, type LoadResult } from './load.ts';
-import { cpuSeconds, peakRssMb, spawnUntil, stop } from './processes.ts';
+import { cpuSeconds, peakRssMb, resetPeakRss, spawnUntil, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
   options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, uncapped: { type: 'boolean' } },
@@ -49,40 +49,48 @@ async function main(): Promise<void> {
       body: JSON.stringify({ delayMs }),
     });
 
-  const startedAt = performance.now();
   const gatewayArgs = flags.profile
     ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`, 'dist/main.js']
     : ['dist/main.js'];
-  const gateway = await spawnUntil(
-    process.execPath,
-    gatewayArgs,
-    {
-      NODE_ENV: 'production',
-      NODE_OPTIONS,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      OPS_PORT: '0',
-      SPOTIFY_CLIENT_ID: CLIENT_ID,
-      SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
-      SPOTIFY_REDIRECT_URI: REDIRECT_URI,
-      SPOTIFY_TOKEN_URL: `${fakeUrl}/api/token`,
-      TOKEN_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64url')}`,
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      RATE_LIMIT_REDIS_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
-      RATE_LIMIT_SWAP_PER_IP: '100000000/1h',
-      RATE_LIMIT_REFRESH_PER_IP: '100000000/1h',
-      RATE_LIMIT_REFRESH_PER_TOKEN: '100000000/1h',
-      LOG_LEVEL: 'info',
-    },
-    (line) => line.includes('"gateway listening"'),
-  );
-  const { port, opsPort } = JSON.parse(gateway.line) as { port: number; opsPort: number };
+  const gatewayEnv = {
+    NODE_ENV: 'production',
+    NODE_OPTIONS,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    OPS_PORT: '0',
+    SPOTIFY_CLIENT_ID: CLIENT_ID,
+    SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
+    SPOTIFY_REDIRECT_URI: REDIRECT_URI,
+    SPOTIFY_TOKEN_URL: `${fakeUrl}/api/token`,
+    TOKEN_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64url')}`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    RATE_LIMIT_REDIS_PREFIX: `bench:${randomBytes(3).toString('hex')}:`,
+    RATE_LIMIT_SWAP_PER_IP: '100000000/1h',
+    RATE_LIMIT_REFRESH_PER_IP: '100000000/1h',
+    RATE_LIMIT_REFRESH_PER_TOKEN: '100000000/1h',
+    LOG_LEVEL: 'info',
+  };
+  /** Starts the gateway and measures process start to the first /readyz 200. */
+  const startGateway = async () => {
+    const startedAt = performance.now();
+    const started = await spawnUntil(process.execPath, gatewayArgs, gatewayEnv, (line) =>
+      line.includes('"gateway listening"'),
+    );
+    const ports = JSON.parse(started.line) as { port: number; opsPort: number };
+    while ((await fetch(`http://127.0.0.1:${ports.opsPort}/readyz`).catch(() => undefined))?.status !== 200) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return { ...started, ...ports, readyMs: Math.round(performance.now() - startedAt) };
+  };
+  // The first start after a build compiles every module (V8's compile cache is empty), as a new
+  // container without a baked cache does; the second start is a restart with the cache.
+  const coldStart = await startGateway();
+  await stop(coldStart.child);
+  const gateway = await startGateway();
+  const readyMs = { firstStartAfterBuild: coldStart.readyMs, restart: gateway.readyMs };
+  const { port } = gateway;
   const pid = gateway.child.pid!;
   const base = `http://127.0.0.1:${port}`;
-  while ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.status !== 200) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const readyMs = Math.round(performance.now() - startedAt);
 
   const swapBody = 'code=bench-code';
   const sealed = (
@@ -133,13 +141,15 @@ async function main(): Promise<void> {
   };
 
   log('upstream answering in 500 ms, 500 concurrent clients');
+  const peakRssBeforeSlowMb = Math.round(peakRssMb(pid));
+  resetPeakRss(pid);
   await setDelay(500);
   const slow = {
     direct: await drive({ ...directSwap, connections: 500, durationSeconds: SLOW_SECONDS }),
     swap: await measured('/swap', swapBody, 500, SLOW_SECONDS),
     refresh: await measured('/refresh', refreshBody, 500, SLOW_SECONDS),
   };
-  const rssMb = Math.round(peakRssMb(pid));
+  const slowPeakRssMb = Math.round(peakRssMb(pid));
 
   await stop(gateway.child);
   await stop(fake.child);
@@ -155,7 +165,7 @@ async function main(): Promise<void> {
     },
     durations: { peakSeconds: SECONDS, slowSeconds: SLOW_SECONDS },
     readyMs,
-    peakRssMb: rssMb,
+    peakRssMb: { beforeSlowPhase: peakRssBeforeSlowMb, slowPhase: slowPeakRssMb },
     peak,
     fixed,
     slow,
@@ -190,8 +200,8 @@ function report(result: {
   date: string;
   nodeOptions: string;
   machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
-  readyMs: number;
-  peakRssMb: number;
+  readyMs: { firstStartAfterBuild: number; restart: number };
+  peakRssMb: { beforeSlowPhase: number; slowPhase: number };
   peak: Record<string, LoadResult & { cpuUsPerRequest?: number }>;
   fixed: { rate: number; direct: LoadResult; refresh: LoadResult; directSwap: LoadResult; swap: LoadResult };
   slow: {
@@ -208,7 +218,7 @@ function report(result: {
     '',
     `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}. Gateway, fake upstream and load generator share the machine.`,
     '',
-    `Gateway NODE_OPTIONS: \`${result.nodeOptions || '(none)'}\`. Ready (process start to /readyz 200): **${result.readyMs} ms**. Peak RSS over the whole run: **${result.peakRssMb} MB**.`,
+    `Gateway NODE_OPTIONS: \`${result.nodeOptions || '(none)'}\`. Ready (process start to /readyz 200): **${result.readyMs.firstStartAfterBuild} ms** on the first start after a build, ${result.readyMs.restart} ms on a restart. Peak RSS: **${result.peakRssMb.slowPhase} MB** under the slow-upstream load, ${result.peakRssMb.beforeSlowPhase} MB during the earlier phases.`,
     '',
     '## Peak, upstream answering at once (50 connections)',
     header,

@@ -6,7 +6,7 @@ import { loadDotEnvForDevelopment } from './config/read-environment.js';
 import { OpsServer } from './health/ops-server.js';
 import { READINESS_CHECKS, type ReadinessCheck } from './health/readiness.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
-import { createRootLogger } from './observability/root-logger.js';
+import { createRootLogger, stdoutLogOutput } from './observability/root-logger.js';
 
 /** Time after the upstream timeout that in-flight requests get to finish once SIGTERM arrives. */
 const SHUTDOWN_MARGIN_MS = 5000;
@@ -24,7 +24,8 @@ function configOrExit(): GatewayConfig {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const logger = createRootLogger(config.logLevel);
+  const logOutput = stdoutLogOutput();
+  const logger = createRootLogger(config.logLevel, logOutput.stream);
   const app = await createGateway(config, logger);
   const ops = new OpsServer(app.get(GatewayMetrics), app.get<ReadinessCheck[]>(READINESS_CHECKS));
   const opsPort = await ops.listen(config.opsPort, config.host);
@@ -40,18 +41,19 @@ async function main(): Promise<void> {
     { port, opsPort, basePath: config.basePath || '/', upstream: config.tokenUrl.origin },
     'gateway listening',
   );
+  logOutput.batch();
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     const graceMs = config.upstreamTimeoutMs + SHUTDOWN_MARGIN_MS;
+    logOutput.unbatch();
     logger.info({ signal, graceMs }, 'stopping: finishing in-flight requests');
     ops.markStopping();
     const deadline = setTimeout(() => {
       logger.error({ graceMs }, 'in-flight requests did not finish in time; exiting');
-      logger.flush();
-      process.exit(1);
+      logger.flush(() => process.exit(1));
     }, graceMs);
     deadline.unref();
     await app.close();

@@ -24,8 +24,8 @@ export const REDACTED_PATHS = [
   'config.redisUrl',
 ];
 
-/** The process's one pino logger: JSON lines on stdout, ISO times, level names. */
-export function createRootLogger(level: LogLevel, destination?: DestinationStream): Logger {
+/** The process's one pino logger: JSON lines, ISO times, level names. */
+export function createRootLogger(level: LogLevel, destination: DestinationStream): Logger {
   return pino(
     {
       level,
@@ -34,17 +34,35 @@ export function createRootLogger(level: LogLevel, destination?: DestinationStrea
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    destination ?? bufferedStdout(),
+    destination,
   );
 }
 
-// Lines are written in batches of about 4 KiB (one write per ~15 request lines instead of one
-// each: the write was 4% of CPU per request in a profile) and at least every FLUSH_INTERVAL_MS.
+// While serving, lines are written in batches of about 4 KiB (one write per ~15 request lines
+// instead of one each: the write was 4% of CPU per request in a profile) and at least every
+// FLUSH_INTERVAL_MS. Start-up and shutdown lines are written at once.
 const BATCH_BYTES = 4096;
 const FLUSH_INTERVAL_MS = 1000;
+// Not 0: with minLength 0 sonic-boom's flush(callback) calls back before pending writes are done.
+const LINE_BY_LINE = 1;
 
-function bufferedStdout(): DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-  setInterval(() => destination.flush(), FLUSH_INTERVAL_MS).unref();
-  return destination;
+/** Standard output for the logger, written line by line until `batch()`, and again after `unbatch()`. */
+export function stdoutLogOutput(): { stream: DestinationStream; batch(): void; unbatch(): void } {
+  // sonic-boom reads `minLength` on every write; its types leave the field out.
+  const stream = pino.destination({ dest: 1, sync: false, minLength: LINE_BY_LINE }) as ReturnType<
+    typeof pino.destination
+  > & { minLength: number };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    stream,
+    batch() {
+      stream.minLength = BATCH_BYTES;
+      timer = setInterval(() => stream.flush(), FLUSH_INTERVAL_MS).unref();
+    },
+    unbatch() {
+      clearInterval(timer);
+      stream.minLength = LINE_BY_LINE;
+      stream.flush();
+    },
+  };
 }

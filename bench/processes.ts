@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -15,11 +15,6 @@ export function cpuSeconds(pid: number): number {
 export function peakRssMb(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
-}
-
-/** Resets the process's peak RSS (VmHWM) so that the next reading covers only what follows. */
-export function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** Starts a child and resolves once a stdout line matches; every other line is drained (as a container runtime would). */

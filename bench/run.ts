@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { drive, type LoadResult } from './load.ts';
-import { cpuSeconds, peakRssMb, resetPeakRss, spawnUntil, stop } from './processes.ts';
+import { cpuSeconds, peakRssMb, spawnUntil, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
   options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, uncapped: { type: 'boolean' } },
@@ -88,9 +88,8 @@ async function main(): Promise<void> {
   await stop(coldStart.child);
   const gateway = await startGateway();
   const readyMs = { firstStartAfterBuild: coldStart.readyMs, restart: gateway.readyMs };
-  const { port } = gateway;
-  const pid = gateway.child.pid!;
-  const base = `http://127.0.0.1:${port}`;
+  let pid = gateway.child.pid!;
+  let base = `http://127.0.0.1:${gateway.port}`;
 
   const swapBody = 'code=bench-code';
   const sealed = (
@@ -140,10 +139,15 @@ async function main(): Promise<void> {
     swap: await measured('/swap', swapBody, 50, SECONDS, halfRate),
   };
 
-  log('upstream answering in 500 ms, 500 concurrent clients');
+  log('upstream answering in 500 ms, 500 concurrent clients (a fresh gateway process)');
   const peakRssBeforeSlowMb = Math.round(peakRssMb(pid));
-  resetPeakRss(pid);
+  await stop(gateway.child);
+  // A process of its own, so its peak RSS is that of this load alone, not heap left by the above.
+  const slowGateway = await startGateway();
+  pid = slowGateway.child.pid!;
+  base = `http://127.0.0.1:${slowGateway.port}`;
   await setDelay(500);
+  await drive({ url: `${base}/swap`, body: swapBody, connections: 500, durationSeconds: 3 });
   const slow = {
     direct: await drive({ ...directSwap, connections: 500, durationSeconds: SLOW_SECONDS }),
     swap: await measured('/swap', swapBody, 500, SLOW_SECONDS),
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
   };
   const slowPeakRssMb = Math.round(peakRssMb(pid));
 
-  await stop(gateway.child);
+  await stop(slowGateway.child);
   await stop(fake.child);
 
   const result = {

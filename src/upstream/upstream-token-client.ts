@@ -1,6 +1,7 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { TokenOperation } from '../tokens/token-operation.js';
+import { CircuitBreaker } from './circuit-breaker.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
   UpstreamBadResponseError,
@@ -28,6 +29,8 @@ const CLIENT_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_request', 'unsupp
 // A token response is a few hundred bytes; anything this large is not one.
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
+// Outcomes that mean upstream is not working; its 4xx answers (rejected, invalid_client) do not.
+const CIRCUIT_FAILURES = new Set<UpstreamOutcome>(['error', 'unavailable', 'timeout']);
 const MAX_RETRY_AFTER_SECONDS = 3600;
 
 function retryAfterSeconds(header: string | string[] | undefined): number {
@@ -62,6 +65,7 @@ export class UpstreamTokenClient {
   constructor(
     config: Pick<GatewayConfig, 'tokenUrl' | 'clientId' | 'clientSecret' | 'upstreamTimeoutMs'>,
     private readonly observer?: UpstreamObserver,
+    private readonly circuit = new CircuitBreaker(),
   ) {
     this.pool = new Pool(config.tokenUrl.origin, {
       connections: null,
@@ -80,6 +84,8 @@ export class UpstreamTokenClient {
     form: Record<string, string>,
     record: UpstreamCallRecord = {},
   ): Promise<UpstreamTokens> {
+    const wait = this.circuit.refusal();
+    if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
     const started = performance.now();
     try {
       const tokens = await this.call(form, record);
@@ -92,6 +98,7 @@ export class UpstreamTokenClient {
     } finally {
       const seconds = (performance.now() - started) / 1000;
       record.durationMs = Math.round(seconds * 10_000) / 10;
+      this.circuit.record(CIRCUIT_FAILURES.has(record.outcome ?? 'error'));
       this.observer?.observeUpstream(operation, record.outcome ?? 'error', seconds);
     }
   }

@@ -62,6 +62,16 @@ async function main(): Promise<void> {
     logger.info('stopped');
     logger.flush(() => process.exit(0));
   };
+  // A crash is logged as one line with the error's name and message only: no stack, no source
+  // excerpt, no error properties that could hold request data. Then exit non-zero.
+  const crash = (error: unknown) => {
+    logOutput.unbatch();
+    const detail = error instanceof Error ? { type: error.name, message: error.message } : { type: typeof error };
+    logger.fatal({ err: detail }, 'crashed');
+    logger.flush(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 }

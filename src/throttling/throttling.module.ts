@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { READINESS_CHECKS, type ReadinessCheck } from '../health/readiness.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { tokenTracker } from './bucket-keys.js';
+import type { ThrottlerName } from './throttler-names.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { createRateLimitRedis, untilReady } from './redis-client.js';
 import { RedisRateLimitStore } from './redis-rate-limit-store.js';
@@ -29,7 +30,8 @@ const sealedTokenTracker = (request: Record<string, unknown>) => {
   return typeof token === 'string' && token !== '' ? tokenTracker(token) : '';
 };
 
-function throttlers(config: GatewayConfig): ThrottlerOptions[] {
+/** Named as in throttler-names.ts: the metric's zero-initialised label values must match. */
+function throttlers(config: GatewayConfig): (ThrottlerOptions & { name: ThrottlerName })[] {
   const { swapPerIp, refreshPerIp, refreshPerToken } = config.rateLimit;
   return [
     { name: 'swap_ip', limit: swapPerIp.limit, ttl: swapPerIp.windowSeconds * 1000, getTracker: ipTracker },

@@ -3,7 +3,7 @@
 // Needs promtool (Debian/Ubuntu: `apt-get install prometheus`; or set PROMTOOL to its path).
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,7 @@ const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
 describe('Prometheus alert rules', () => {
   it('pass promtool check rules, one rule per alert', async () => {
-    const output = await promtool('check', 'rules', 'deploy/prometheus/alerts.yml');
+    const output = await promtool('check', 'rules', 'helm/token-swap-gateway/files/alerts.yml');
     expect(output).toContain(`SUCCESS: ${ALERTS.length} rules found`);
     expect(readRuleExpressions(readFileSync(ALERTS_PATH, 'utf8')).map((rule) => rule.source)).toEqual(
       ALERTS.map((alert) => `alerts.yml ${alert}`),
@@ -77,7 +77,7 @@ describe('Prometheus alert rules', () => {
   });
 
   it('pass their promtool unit tests, which fire and stay quiet for every alert', async () => {
-    const tests = readFileSync(join(ROOT, 'deploy/prometheus/alerts.test.yml'), 'utf8');
+    const tests = readFileSync(join(ROOT, 'helm/token-swap-gateway/files/alerts.test.yml'), 'utf8');
     for (const alert of ALERTS) {
       expect(
         tests.match(new RegExp(`alertname: ${alert}\\n\\s+eval_time: \\w+\\n\\s+exp_alerts:\\n`, 'g'))?.length,
@@ -86,13 +86,21 @@ describe('Prometheus alert rules', () => {
         tests.match(new RegExp(`alertname: ${alert}\\n\\s+eval_time: \\w+\\n\\s+exp_alerts: \\[\\]`, 'g'))?.length,
       ).toBeGreaterThan(0);
     }
-    const output = await promtool('test', 'rules', 'deploy/prometheus/alerts.test.yml');
+    const output = await promtool('test', 'rules', 'helm/token-swap-gateway/files/alerts.test.yml');
     expect(output).toContain('SUCCESS');
   });
 
   it('are loaded by the example plain-scrape configuration', async () => {
-    const output = await promtool('check', 'config', 'deploy/prometheus/prometheus.yml');
-    expect(output).toContain('SUCCESS: 1 rule files found');
+    // docker-compose mounts both files side by side in /etc/prometheus/; do the same here.
+    const dir = mkdtempSync(join(tmpdir(), 'tsg-prometheus-'));
+    try {
+      copyFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), join(dir, 'prometheus.yml'));
+      copyFileSync(ALERTS_PATH, join(dir, 'alerts.yml'));
+      const output = await promtool('check', 'config', join(dir, 'prometheus.yml'));
+      expect(output).toContain('SUCCESS: 1 rule files found');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     expect(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')).toMatch(
       /job_name: token-swap-gateway[\s\S]*targets: \['[\w.-]+:9464'\]/,
     );

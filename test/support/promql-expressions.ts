@@ -11,8 +11,10 @@ export interface PromqlExpression {
   expr: string;
 }
 
-export const DASHBOARD_PATH = fileURLToPath(new URL('../../deploy/grafana/token-swap-gateway.json', import.meta.url));
-export const ALERTS_PATH = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
+export const DASHBOARD_PATH = fileURLToPath(
+  new URL('../../helm/token-swap-gateway/files/token-swap-gateway.json', import.meta.url),
+);
+export const ALERTS_PATH = fileURLToPath(new URL('../../helm/token-swap-gateway/files/alerts.yml', import.meta.url));
 
 /** What the dashboard's variables stand for when an expression is evaluated outside Grafana. */
 const CONCRETE_VARIABLES: Record<string, string> = {

@@ -88,6 +88,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses settings of DESIGN §6/§8 that this version does not read yet, rather than running without them', () => {
+    const problems = problemsOf({
+      ...minimal,
+      REDIS_SENTINELS: 'sentinel-0:26379',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      LEGACY_TOKEN_SECRET_FILE: '/run/secrets/legacy',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    expect(problems).toEqual([
+      'REDIS_SENTINELS: not supported by this version of the gateway yet (see README, Configuration)',
+      'REDIS_SENTINEL_MASTER: not supported by this version of the gateway yet (see README, Configuration)',
+      'LEGACY_TOKEN_SECRET: not supported by this version of the gateway yet (see README, Configuration)',
+    ]);
+    expect(problemsOf({ ...minimal, REDIS_TLS: '' })).toEqual([]);
+  });
+
   it('accepts http upstreams on loopback only, hop counts and CIDR lists for TRUST_PROXY, and CORS origins', () => {
     const config = loadConfig({
       ...minimal,

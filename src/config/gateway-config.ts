@@ -8,6 +8,28 @@ export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
 /** Variables that hold secrets: they may come from `NAME_FILE`, and their values are never echoed. */
 export const SECRET_VARIABLES = ['SPOTIFY_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEYS', 'REDIS_URL'] as const;
 
+/**
+ * Names DESIGN §6 and §8 define that this version does not read yet (Redis Sentinel, Cluster and
+ * TLS settings; the refresh-token lifecycle). A deployment that sets one (the Helm chart renders
+ * them from its values) would otherwise run silently without it, e.g. with per-pod limits instead
+ * of shared ones, so setting any of them is a start-up error until it is implemented.
+ */
+export const NOT_YET_SUPPORTED_VARIABLES = [
+  'OPS_HOST',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_MASTER',
+  'REDIS_SENTINEL_PASSWORD',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_USERNAME',
+  'REDIS_PASSWORD',
+  'REDIS_TLS',
+  'REDIS_TLS_CA_FILE',
+  'REFRESH_TOKEN_ROTATION',
+  'REFRESH_TOKEN_REUSE_GRACE',
+  'LEGACY_TOKEN_SECRET',
+  'TOKEN_STATE_REDIS_FAILURE',
+] as const;
+
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** Fastify's trust-proxy setting: no proxy, a hop count, or the proxies' addresses/CIDRs. */

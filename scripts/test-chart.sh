@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# npm run test:chart: the Helm chart rendered with the real Helm and every rendered document
+# validated against its schema, offline.
+#   1. helm lint --strict with each value set;
+#   2. helm template of each helm/token-swap-gateway/ci/*-values.yaml, and of values.yaml with the
+#      minimum --set (the defaults alone lack the four settings that have no default);
+#   3. native kinds: kubectl-validate with its built-in Kubernetes $K8S_VERSION schemas (unknown
+#      fields and wrong types fail);
+#   4. ServiceMonitor and PrometheusRule: the prometheus-operator schemas of the npm package
+#      @kubernetes-models/prometheus-operator; the PrometheusRule's groups must equal
+#      files/alerts.yml and the dashboard ConfigMap must hold files/token-swap-gateway.json
+#      byte for byte;
+#   5. a chart version bump alone leaves the pod template unchanged (no restart), and a setting
+#      change changes it (checksum/config).
+# Installs helm and kubectl-validate with `go install` when missing (Go: /usr/local/go/bin is
+# added to PATH), and node_modules with `npm ci` when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+HELM_VERSION=v3.22.0
+KUBECTL_VALIDATE_VERSION=v0.0.4
+# The newest Kubernetes minor whose schemas kubectl-validate v0.0.4 embeds; also the chart's
+# kubeVersion floor (the preStop hook's native sleep action).
+K8S_VERSION=1.30
+CHART=helm/token-swap-gateway
+
+# shellcheck source=dev-env.sh
+source scripts/dev-env.sh
+GOBIN_DIR="${GOBIN:-$HOME/go/bin}"
+export PATH="$GOBIN_DIR:$PATH:/usr/local/go/bin"
+HELM="$GOBIN_DIR/helm"
+KUBECTL_VALIDATE="$GOBIN_DIR/kubectl-validate"
+
+go_install() {
+  command -v go >/dev/null || {
+    echo "test:chart: Go is needed to install $1 (looked on PATH and in /usr/local/go/bin)" >&2
+    exit 1
+  }
+  echo "test:chart: go install $1" >&2
+  GOBIN="$GOBIN_DIR" go install "$1"
+}
+installed_module_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'; }
+
+[ -x "$HELM" ] || go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+if [ ! -x "$KUBECTL_VALIDATE" ] ||
+  { command -v go >/dev/null && [ "$(installed_module_version "$KUBECTL_VALIDATE")" != "$KUBECTL_VALIDATE_VERSION" ]; }; then
+  go_install "sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
+fi
+[ -d node_modules/@kubernetes-models/prometheus-operator ] && [ -d node_modules/yaml ] ||
+  npm ci --no-audit --no-fund >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/rendered" "$work/native"
+
+# The minimum --set that makes values.yaml installable (CI-only values, not secrets).
+MINIMUM=(
+  --set config.spotify.clientId=ci-client-id
+  --set 'config.spotify.redirectUris={myapp://callback}'
+  --set secret.clientSecret=ci-client-secret
+  --set secret.tokenEncryptionKeys=ci0:Y2ktb25seS1ub3QtYS1zZWNyZXQta2V5LTMyYnl0ZXM
+)
+sets=(values.yaml)
+for file in "$CHART"/ci/*-values.yaml; do sets+=("ci/$(basename "$file")"); done
+
+echo "== helm $("$HELM" version --template '{{.Version}}'), kubectl-validate $KUBECTL_VALIDATE_VERSION (Kubernetes $K8S_VERSION schemas)"
+for set in "${sets[@]}"; do
+  name=$(basename "$set" .yaml)
+  if [ "$set" = values.yaml ]; then args=("${MINIMUM[@]}"); else args=(-f "$CHART/$set"); fi
+  "$HELM" lint --strict --quiet --kube-version "$K8S_VERSION.0" "$CHART" "${args[@]}" >"$work/lint.txt" 2>&1 || {
+    cat "$work/lint.txt" >&2
+    echo "test:chart: helm lint --strict failed for $set" >&2
+    exit 1
+  }
+  "$HELM" template tsg "$CHART" --namespace gateway --kube-version "$K8S_VERSION.0" "${args[@]}" \
+    >"$work/rendered/$name.yaml"
+  echo "lint + template: $set"
+done
+
+# Splits each rendering: native kinds to $work/native/<set>.yaml for kubectl-validate, the
+# prometheus-operator kinds checked here. Prints one line per set; exits non-zero on a problem.
+node --input-type=module - "$work" "$CHART" <<'NODE'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { parseAllDocuments, parse, stringify } from 'yaml';
+import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+
+const [work, chart] = process.argv.slice(2);
+const rules = parse(readFileSync(`${chart}/files/alerts.yml`, 'utf8'));
+const dashboard = readFileSync(`${chart}/files/token-swap-gateway.json`, 'utf8');
+const monitoring = { ServiceMonitor, PrometheusRule };
+const problems = [];
+for (const file of readdirSync(`${work}/rendered`).sort()) {
+  const set = file.replace(/\.yaml$/, '');
+  const native = [];
+  const kinds = [];
+  for (const document of parseAllDocuments(readFileSync(`${work}/rendered/${file}`, 'utf8'))) {
+    if (document.errors.length > 0) problems.push(`${set}: YAML error ${document.errors[0].message}`);
+    const resource = document.toJS();
+    if (resource === null) continue;
+    const where = `${set}: ${resource.kind}/${resource.metadata?.name}`;
+    kinds.push(resource.kind);
+    const Model = resource.apiVersion === 'monitoring.coreos.com/v1' ? monitoring[resource.kind] : undefined;
+    if (resource.apiVersion?.startsWith('monitoring.coreos.com/') && !Model) {
+      problems.push(`${where}: no schema for ${resource.apiVersion}`);
+    } else if (Model) {
+      try {
+        new Model(resource).validate();
+      } catch (error) {
+        problems.push(`${where}: ${error.message}`);
+      }
+      if (resource.kind === 'PrometheusRule' && !isDeepStrictEqual(resource.spec, { groups: rules.groups })) {
+        problems.push(`${where}: spec.groups differ from files/alerts.yml`);
+      }
+    } else {
+      native.push(stringify(resource));
+    }
+    if (resource.kind === 'ConfigMap' && resource.metadata.labels?.grafana_dashboard !== undefined) {
+      if (resource.data?.['token-swap-gateway.json'] !== dashboard) {
+        problems.push(`${where}: data differs from files/token-swap-gateway.json`);
+      }
+    }
+  }
+  writeFileSync(`${work}/native/${set}.yaml`, native.join('---\n'));
+  console.log(`rendered ${set}: ${kinds.length} documents (${kinds.join(', ')})`);
+}
+for (const problem of problems) console.error(`PROBLEM ${problem}`);
+process.exit(problems.length > 0 ? 1 : 0);
+NODE
+echo "prometheus-operator schemas: ServiceMonitor, PrometheusRule (= files/alerts.yml), dashboard ConfigMap (= files/token-swap-gateway.json)"
+
+"$KUBECTL_VALIDATE" --version "$K8S_VERSION" "$work/native" >"$work/validate.txt" 2>&1 || {
+  cat "$work/validate.txt" >&2
+  echo "test:chart: kubectl-validate found invalid documents" >&2
+  exit 1
+}
+echo "kubectl-validate --version $K8S_VERSION: $(grep -c OK "$work/validate.txt") rendered sets valid"
+
+# Restarts: the pod template depends on content, not on the chart's version.
+pod_template() {
+  "$HELM" template tsg "$1" --kube-version "$K8S_VERSION.0" -f "$CHART/ci/minimal-values.yaml" "${@:2}" |
+    node --input-type=module -e "
+      import { parseAllDocuments } from 'yaml';
+      let text = '';
+      for await (const chunk of process.stdin) text += chunk;
+      const deployment = parseAllDocuments(text).map((d) => d.toJS()).find((r) => r?.kind === 'Deployment');
+      console.log(JSON.stringify(deployment.spec.template));"
+}
+cp -r "$CHART" "$work/bumped"
+sed -i 's/^version: .*/version: 9.9.9-ci/' "$work/bumped/Chart.yaml"
+base=$(pod_template "$CHART")
+[ "$base" = "$(pod_template "$work/bumped")" ] || {
+  echo "test:chart: a chart version bump alone changed the pod template (pods would restart)" >&2
+  exit 1
+}
+[ "$base" != "$(pod_template "$CHART" --set config.logLevel=debug)" ] || {
+  echo "test:chart: a configuration change left the pod template unchanged (pods would not restart)" >&2
+  exit 1
+}
+[ "$base" != "$(pod_template "$CHART" --set secret.clientSecret=rotated)" ] || {
+  echo "test:chart: a secret change left the pod template unchanged (pods would not restart)" >&2
+  exit 1
+}
+echo "checksums: chart version bump keeps the pod template; config and secret changes roll it"
+
+echo "test:chart: OK: ${#sets[@]} value sets linted, rendered and validated (Kubernetes $K8S_VERSION, prometheus-operator CRDs) in $(($(date +%s) - started)) s"

@@ -10,7 +10,8 @@
 #      @kubernetes-models/prometheus-operator; the PrometheusRule's groups must equal
 #      files/alerts.yml and the dashboard ConfigMap must hold files/token-swap-gateway.json
 #      byte for byte;
-#   5. a chart version bump alone leaves the pod template unchanged (no restart), and a setting
+#   5. every file of test/deployment/invalid-values is refused by Helm;
+#   6. a chart version bump alone leaves the pod template unchanged (no restart), and a setting
 #      change changes it (checksum/config).
 # Installs helm and kubectl-validate with `go install` when missing (Go: /usr/local/go/bin is
 # added to PATH), and node_modules with `npm ci` when missing.
@@ -42,11 +43,14 @@ go_install() {
 }
 installed_module_version() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'; }
 
-[ -x "$HELM" ] || go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-if [ ! -x "$KUBECTL_VALIDATE" ] ||
-  { command -v go >/dev/null && [ "$(installed_module_version "$KUBECTL_VALIDATE")" != "$KUBECTL_VALIDATE_VERSION" ]; }; then
-  go_install "sigs.k8s.io/kubectl-validate@$KUBECTL_VALIDATE_VERSION"
-fi
+# Installed when missing, or (where Go can tell) when another version is there.
+ensure() { # binary package version (the package's module carries the version)
+  if [ ! -x "$1" ] || { command -v go >/dev/null && [ "$(installed_module_version "$1")" != "$3" ]; }; then
+    go_install "$2@$3"
+  fi
+}
+ensure "$HELM" helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+ensure "$KUBECTL_VALIDATE" sigs.k8s.io/kubectl-validate "$KUBECTL_VALIDATE_VERSION"
 [ -d node_modules/@kubernetes-models/prometheus-operator ] && [ -d node_modules/yaml ] ||
   npm ci --no-audit --no-fund >/dev/null
 
@@ -77,6 +81,24 @@ for set in "${sets[@]}"; do
     >"$work/rendered/$name.yaml"
   echo "lint + template: $set"
 done
+
+# Helm's own schema validation agrees with the jest test (test/deployment/chart-values-schema):
+# each wrong value file, on top of a valid install, is refused.
+refused=0
+for file in test/deployment/invalid-values/*.yaml; do
+  if "$HELM" template tsg "$CHART" --kube-version "$K8S_VERSION.0" -f "$CHART/ci/minimal-values.yaml" -f "$file" \
+    >/dev/null 2>"$work/refused.txt"; then
+    echo "test:chart: helm accepted $file, which values.schema.json must refuse" >&2
+    exit 1
+  fi
+  grep -q "don't meet the specifications of the schema" "$work/refused.txt" || {
+    cat "$work/refused.txt" >&2
+    echo "test:chart: helm refused $file, but not by values.schema.json" >&2
+    exit 1
+  }
+  refused=$((refused + 1))
+done
+echo "refused by helm's schema validation: $refused wrong value files (test/deployment/invalid-values)"
 
 # Splits each rendering: native kinds to $work/native/<set>.yaml for kubectl-validate, the
 # prometheus-operator kinds checked here. Prints one line per set; exits non-zero on a problem.
@@ -164,4 +186,4 @@ base=$(pod_template "$CHART")
 }
 echo "checksums: chart version bump keeps the pod template; config and secret changes roll it"
 
-echo "test:chart: OK: ${#sets[@]} value sets linted, rendered and validated (Kubernetes $K8S_VERSION, prometheus-operator CRDs) in $(($(date +%s) - started)) s"
+echo "test:chart: OK: ${#sets[@]} value sets linted, rendered and validated (Kubernetes $K8S_VERSION, prometheus-operator CRDs), $refused wrong ones refused, in $(($(date +%s) - started)) s"

@@ -44,7 +44,9 @@ describe('Helm chart sources', () => {
   });
 
   it('reads the dashboard and the alert rules from files/ through .Files.Get', () => {
-    const templates = readdirSync(join(ROOT, CHART, 'templates')).map((file) => read(`${CHART}/templates/${file}`));
+    const templates = readdirSync(join(ROOT, CHART, 'templates'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8'));
     expect(templates.some((text) => text.includes('.Files.Get "files/token-swap-gateway.json"'))).toBe(true);
     expect(templates.some((text) => text.includes('.Files.Get "files/alerts.yml"'))).toBe(true);
   });

@@ -12,6 +12,8 @@ import { parse as parseYaml } from 'yaml';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = join(ROOT, 'helm/token-swap-gateway');
 const INVALID = join(ROOT, 'test/deployment/invalid-values');
+// The chart-install CI job's sets (ct install on kind); the job adds a fresh encryption key.
+const INSTALL_SETS = join(ROOT, '.github/ci');
 
 type Values = Record<string, unknown>;
 
@@ -56,6 +58,9 @@ const errorPaths = (errors: ErrorObject[]) =>
 const ciSets = readdirSync(join(CHART, 'ci'))
   .filter((name) => name.endsWith('-values.yaml'))
   .sort();
+const installSets = readdirSync(INSTALL_SETS)
+  .filter((name) => name.endsWith('-values.yaml'))
+  .sort();
 const invalidSets = readdirSync(INVALID)
   .filter((name) => name.endsWith('.yaml'))
   .sort();
@@ -87,6 +92,13 @@ describe('Helm chart values schema', () => {
 
   it.each(ciSets)('accepts the CI value set ci/%s', (name) => {
     const values = merge(defaults, readYaml(join(CHART, 'ci', name)));
+    expect(describeErrors(errorsOf(values))).toBe('');
+  });
+
+  it.each(installSets)('accepts the kind install set .github/ci/%s with the key the job adds', (name) => {
+    const values = merge(merge(defaults, readYaml(join(INSTALL_SETS, name))), {
+      secret: { tokenEncryptionKeys: (minimal.secret as Values).tokenEncryptionKeys },
+    });
     expect(describeErrors(errorsOf(values))).toBe('');
   });
 

@@ -3,7 +3,7 @@
 // setting is silently ignored. Templates are read as text, no helm binary needed.
 import { describe, it, expect } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
@@ -19,6 +19,7 @@ const PASSED_WHOLE = [
   'probes.startup',
   'resources',
   'securityContext',
+  'tests.resources',
 ];
 
 const isMap = (value: unknown): value is Record<string, unknown> =>
@@ -42,6 +43,12 @@ function valuePaths(values: Record<string, unknown>, prefix = ''): { nodes: Set<
   return { nodes, leaves };
 }
 
+/** Every file under templates/, the helm test hooks in templates/tests/ included. */
+const templateFiles = () =>
+  readdirSync(join(CHART, 'templates'), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(join(CHART, 'templates'), join(entry.parentPath, entry.name)));
+
 /**
  * The value paths the templates read: `.Values.a.b` and `$.Values.a.b`, and `$x.c` where a
  * template said `$x := .Values.a` (the assignment itself is not a read of all of `a`).
@@ -50,7 +57,7 @@ function templateReads(): { read: Set<string>; aliased: Set<string> } {
   const read = new Set<string>();
   const aliased = new Set<string>();
   const assignment = /(\$[A-Za-z]\w*)\s*:=\s*\.Values((?:\.\w+)+)/g;
-  for (const file of readdirSync(join(CHART, 'templates'))) {
+  for (const file of templateFiles()) {
     const text = readFileSync(join(CHART, 'templates', file), 'utf8');
     for (const [, alias, target] of text.matchAll(assignment)) {
       const path = target!.slice(1);

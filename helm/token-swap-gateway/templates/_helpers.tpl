@@ -46,6 +46,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
 {{- end -}}
 
+{{/*
+Labels of the helm test pod (templates/tests/swap-test.yaml), also the NetworkPolicy's selector
+for it. Never app.kubernetes.io/name with the instance label: the pod would then match the
+Deployment's and the Service's selector (its ReplicaSet would adopt it, the Service would route
+to it). The instance label lets `ct install` and `kubectl logs -l` find it with the release.
+*/}}
+{{- define "tsg.testSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+{{- end -}}
+
 {{- define "tsg.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "tsg.podLabels" . }}

@@ -17,7 +17,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { drive, type LoadResult } from './load.ts';
-import { spawnUntil, stop } from './processes.ts';
+import { startFakeUpstream, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, image: { type: 'string' } } });
 const IMAGE = flags.image ?? 'token-swap-gateway:test';
@@ -78,28 +78,8 @@ async function main(): Promise<void> {
   await docker(['image', 'inspect', IMAGE]).catch(() => {
     throw new Error(`no image ${IMAGE}: run npm run test:container first (or pass --image)`);
   });
-  const fake = await spawnUntil(
-    process.execPath,
-    [
-      'test/fake-accounts/main.ts',
-      '--port',
-      '0',
-      '--accept-any-code',
-      '--client-id',
-      CLIENT_ID,
-      '--client-secret',
-      CLIENT_SECRET,
-    ],
-    {},
-    (line) => line.includes('fakeAccounts'),
-  );
-  const fakeUrl = (JSON.parse(fake.line) as { fakeAccounts: string }).fakeAccounts;
-  const setDelay = (delayMs: number) =>
-    fetch(`${fakeUrl}/__control`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ delayMs }),
-    });
+  const fake = await startFakeUpstream(CLIENT_ID, CLIENT_SECRET);
+  const { url: fakeUrl, setDelay } = fake;
   const [port, opsPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'tsg-bench-container-'));
   const envFile = join(dir, 'gateway.env');
@@ -118,7 +98,9 @@ async function main(): Promise<void> {
       'RATE_LIMIT_SWAP_PER_IP=100000000/1h',
       'RATE_LIMIT_REFRESH_PER_IP=100000000/1h',
       'RATE_LIMIT_REFRESH_PER_TOKEN=100000000/1h',
-      ...(process.env.REDIS_URL ? [`REDIS_URL=${process.env.REDIS_URL}`] : []),
+      ...(process.env.REDIS_URL
+        ? [`REDIS_URL=${process.env.REDIS_URL}`, `RATE_LIMIT_REDIS_PREFIX=bench:${randomBytes(3).toString('hex')}:`]
+        : []),
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -161,15 +143,12 @@ async function main(): Promise<void> {
       Running: boolean;
       OOMKilled: boolean;
     };
-    // A second node in the same cgroup with the entrypoint's heap flag: the limit V8 derives from it.
-    const heap = await docker([
-      'exec',
-      container,
-      'node',
-      '--max-old-space-size-percentage=75',
-      '-p',
-      'require("v8").getHeapStatistics().heap_size_limit',
-    ]);
+    // A second node in the same cgroup with the entrypoint's V8 flags: the limit V8 derives from them.
+    const entrypoint = JSON.parse(
+      await docker(['image', 'inspect', '-f', '{{json .Config.Entrypoint}}', IMAGE]),
+    ) as string[];
+    const v8Flags = entrypoint.slice(1).filter((arg) => arg.startsWith('--'));
+    const heap = await docker(['exec', container, 'node', ...v8Flags, '-p', 'v8.getHeapStatistics().heap_size_limit']);
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
     const row = (name: string, r: LoadResult & { cpuMicros?: number }, direct?: LoadResult) =>
       `| ${name} | ${r.rps} | ${direct ? `${Math.round((100 * r.rps) / direct.rps)}%` : ''} | ${r.cpuMicros ?? ''} | ${r.p50} | ${r.p99} | ${r.errors + r.timeouts} | ${r.non2xx} |`;

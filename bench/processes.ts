@@ -59,3 +59,33 @@ export async function stop(child: ChildProcess): Promise<void> {
   await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
+
+/** The fake accounts service as the benchmarks' upstream: accepts any code, answer delay settable. */
+export async function startFakeUpstream(
+  clientId: string,
+  clientSecret: string,
+): Promise<{ child: ChildProcess; url: string; setDelay: (delayMs: number) => Promise<Response> }> {
+  const fake = await spawnUntil(
+    process.execPath,
+    [
+      'test/fake-accounts/main.ts',
+      '--port',
+      '0',
+      '--accept-any-code',
+      '--client-id',
+      clientId,
+      '--client-secret',
+      clientSecret,
+    ],
+    {},
+    (line) => line.includes('fakeAccounts'),
+  );
+  const url = (JSON.parse(fake.line) as { fakeAccounts: string }).fakeAccounts;
+  const setDelay = (delayMs: number) =>
+    fetch(`${url}/__control`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delayMs }),
+    });
+  return { child: fake.child, url, setDelay };
+}

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { drive, type LoadResult } from './load.ts';
-import { cpuSeconds, peakRssMb, spawnUntil, stop } from './processes.ts';
+import { cpuSeconds, peakRssMb, spawnUntil, startFakeUpstream, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
   options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, uncapped: { type: 'boolean' } },
@@ -26,28 +26,8 @@ const RESULTS = new URL('./results/', import.meta.url);
 
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
-  const fake = await spawnUntil(
-    process.execPath,
-    [
-      'test/fake-accounts/main.ts',
-      '--port',
-      '0',
-      '--accept-any-code',
-      '--client-id',
-      CLIENT_ID,
-      '--client-secret',
-      CLIENT_SECRET,
-    ],
-    {},
-    (line) => line.includes('fakeAccounts'),
-  );
-  const fakeUrl = (JSON.parse(fake.line) as { fakeAccounts: string }).fakeAccounts;
-  const setDelay = (delayMs: number) =>
-    fetch(`${fakeUrl}/__control`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ delayMs }),
-    });
+  const fake = await startFakeUpstream(CLIENT_ID, CLIENT_SECRET);
+  const { url: fakeUrl, setDelay } = fake;
 
   const gatewayArgs = flags.profile
     ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`, 'dist/main.js']

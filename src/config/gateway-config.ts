@@ -194,6 +194,12 @@ const environmentSchema = z.object({
   ).transform((value) => value ?? 'info'),
 });
 
+/** Every variable name of DESIGN §6 and §8: the ones read above, then the ones refused for now. */
+export const CONFIGURATION_VARIABLES: readonly string[] = [
+  ...Object.keys(environmentSchema.shape),
+  ...NOT_YET_SUPPORTED_VARIABLES,
+];
+
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);

@@ -1,3 +1,4 @@
+/* global module */
 // The dependency rule of DESIGN.md §7, checked by `npm run lint` (depcruise src).
 // Nest *.module.ts files wire anything, so the layer rules do not apply to them.
 const MODULE_FILES = '\\.module\\.ts$';

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   const logger = createRootLogger(config.logLevel, logOutput.stream);
   const app = await createGateway(config, logger);
   const ops = new OpsServer(app.get(GatewayMetrics), app.get<ReadinessCheck[]>(READINESS_CHECKS));
-  const opsPort = await ops.listen(config.opsPort, config.host);
+  // OPS_HOST keeps /metrics and the probes (no authentication) off the public interface if wanted.
+  const opsPort = await ops.listen(config.opsPort, config.opsHost);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.getHttpServer().address() as AddressInfo).port;
   if (config.tokenUrl.protocol === 'http:') {
@@ -38,7 +39,14 @@ async function main(): Promise<void> {
     );
   }
   logger.info(
-    { port, opsPort, basePath: config.basePath || '/', upstream: config.tokenUrl.origin },
+    {
+      host: config.host,
+      port,
+      opsHost: config.opsHost,
+      opsPort,
+      basePath: config.basePath || '/',
+      upstream: config.tokenUrl.origin,
+    },
     'gateway listening',
   );
   logOutput.batch();

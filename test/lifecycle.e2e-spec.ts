@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { runGatewayToExit } from './support/gateway-process.ts';
 import { startFixture } from './support/gateway-fixture.ts';
 import { post } from './support/http-client.ts';
@@ -32,6 +33,19 @@ describe('start-up', () => {
     expect(output).toContain('UPSTREAM_TIMEOUT_MS');
     expect(output).not.toContain('shh-this-is-secret');
     expect(output).not.toContain('dG9vLXNob3J0');
+  });
+
+  it('does not print a key written where its kid belongs, nor any part of it', async () => {
+    const key = randomBytes(32).toString('base64url');
+    const { code, output } = await runGatewayToExit({
+      SPOTIFY_CLIENT_ID: 'id',
+      SPOTIFY_CLIENT_SECRET: 'secret-value-1',
+      SPOTIFY_REDIRECT_URI: 'app://callback',
+      TOKEN_ENCRYPTION_KEYS: `${key}:k1`,
+    });
+    expect(code).not.toBe(0);
+    expect(output).toContain('TOKEN_ENCRYPTION_KEYS: entry 1');
+    for (const part of [key, key.slice(0, 12), key.slice(-12)]) expect(output).not.toContain(part);
   });
 });
 

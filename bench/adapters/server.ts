@@ -27,6 +27,8 @@ type Dist = {
   RefreshTokenSealer: typeof import('../../src/sealing/refresh-token-sealer.ts').RefreshTokenSealer;
   KeyRing: typeof import('../../src/sealing/key-ring.ts').KeyRing;
   UpstreamTokenClient: typeof import('../../src/upstream/upstream-token-client.ts').UpstreamTokenClient;
+  CircuitBreaker: typeof import('../../src/upstream/circuit-breaker.ts').CircuitBreaker;
+  DEFAULT_CIRCUIT: typeof import('../../src/upstream/circuit-breaker.ts').DEFAULT_CIRCUIT;
   parseEncryptionKeys: typeof import('../../src/config/encryption-keys.ts').parseEncryptionKeys;
   parseTokenRequestBody: typeof import('../../src/http/token-request-body.ts').parseTokenRequestBody;
   toSwapRequest: typeof import('../../src/tokens/token-requests.ts').toSwapRequest;
@@ -37,17 +39,18 @@ type Dist = {
 // The compiled app (npm run build): src/ itself has decorators Node cannot strip.
 async function loadDist(): Promise<Dist> {
   const load = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
-  const [service, sealer, keyRing, upstream, keys, body, requests, edge] = await Promise.all([
+  const [service, sealer, keyRing, upstream, circuit, keys, body, requests, edge] = await Promise.all([
     load('tokens/token.service.js'),
     load('sealing/refresh-token-sealer.js'),
     load('sealing/key-ring.js'),
     load('upstream/upstream-token-client.js'),
+    load('upstream/circuit-breaker.js'),
     load('config/encryption-keys.js'),
     load('http/token-request-body.js'),
     load('tokens/token-requests.js'),
     load('http/http-edge.js'),
   ]);
-  return { ...service, ...sealer, ...keyRing, ...upstream, ...keys, ...body, ...requests, ...edge } as Dist;
+  return { ...service, ...sealer, ...keyRing, ...upstream, ...circuit, ...keys, ...body, ...requests, ...edge } as Dist;
 }
 
 const adapterName = process.argv[2];
@@ -80,9 +83,15 @@ const config = {
 } as GatewayConfig;
 const { keys, problems } = dist.parseEncryptionKeys(requiredEnv('BENCH_ENCRYPTION_KEY'));
 if (problems.length > 0) throw new Error(`BENCH_ENCRYPTION_KEY: ${problems.join('; ')}`);
-const upstream = new dist.UpstreamTokenClient(config);
 const keyRing = await dist.KeyRing.create(keys);
 const sealer = new dist.RefreshTokenSealer(keyRing, { clientId, maxAgeSeconds: 180 * 86_400 });
+// No metrics in this comparison of adapters: the observer does nothing.
+const upstream = new dist.UpstreamTokenClient(
+  config,
+  { observeUpstream: () => {} },
+  new dist.CircuitBreaker(dist.DEFAULT_CIRCUIT),
+  sealer,
+);
 const tokenService = new dist.TokenService(config, sealer, upstream);
 
 const TOKEN_SERVICE = 'BENCH_TOKEN_SERVICE';

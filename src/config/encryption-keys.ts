@@ -8,10 +8,12 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Parses `TOKEN_ENCRYPTION_KEYS`: comma-separated `kid:base64url(32 bytes)`, first one encrypts.
- * Problems name the entry by position and kid only: never echo key material.
+ * Problems name an entry by its position only and echo no part of it: a key written where its
+ * kid belongs (`<key>:k1`) would otherwise be printed as the kid.
  */
 export function parseEncryptionKeys(text: string): { keys: EncryptionKeyEntry[]; problems: string[] } {
   const keys: EncryptionKeyEntry[] = [];
+  const positions: number[] = [];
   const problems: string[] = [];
   const entries = text.split(',').map((entry) => entry.trim());
   entries.forEach((entry, index) => {
@@ -29,14 +31,16 @@ export function parseEncryptionKeys(text: string): { keys: EncryptionKeyEntry[];
     }
     const key = BASE64URL.test(encoded) ? Buffer.from(encoded, 'base64url') : undefined;
     if (!key || key.length !== 32) {
-      problems.push(`key "${kid}" is not 32 bytes of base64url (generate one with npm run keygen)`);
+      problems.push(`${position}: the key is not 32 bytes of base64url (generate one with npm run keygen)`);
       return;
     }
-    if (keys.some((existing) => existing.kid === kid)) {
-      problems.push(`kid "${kid}" appears more than once`);
+    const earlier = keys.findIndex((existing) => existing.kid === kid);
+    if (earlier !== -1) {
+      problems.push(`${position} has a kid that appears more than once (first in entry ${positions[earlier]})`);
       return;
     }
     keys.push({ kid, key });
+    positions.push(index + 1);
   });
   return { keys, problems };
 }

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.host).toBe('0.0.0.0');
     expect(config.opsPort).toBe(9464);
+    expect(config.opsHost).toBe('0.0.0.0');
     expect(config.basePath).toBe('');
     expect(config.tokenUrl.href).toBe('https://accounts.spotify.com/api/token');
     expect(config.upstreamTimeoutMs).toBe(5000);
@@ -116,6 +117,36 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
     expect(loadConfig({ ...minimal, TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(problemsOf({ ...minimal, CORS_ORIGINS: 'https://a.example/path' })).toHaveLength(1);
+  });
+
+  it('binds the ops listener to OPS_HOST, by default to HOST, and refuses what is not an address', () => {
+    expect(loadConfig({ ...minimal, HOST: '127.0.0.2' })).toMatchObject({ host: '127.0.0.2', opsHost: '127.0.0.2' });
+    expect(loadConfig({ ...minimal, OPS_HOST: '127.0.0.1' })).toMatchObject({ host: '0.0.0.0', opsHost: '127.0.0.1' });
+    expect(loadConfig({ ...minimal, HOST: '::', OPS_HOST: '' })).toMatchObject({ host: '::', opsHost: '::' });
+    expect(loadConfig({ ...minimal, OPS_HOST: 'localhost' }).opsHost).toBe('localhost');
+    expect(loadConfig({ ...minimal, OPS_HOST: 'metrics.internal' }).opsHost).toBe('metrics.internal');
+    const problems = problemsOf({ ...minimal, HOST: '0.0.0.0:8080', OPS_HOST: 'http://127.0.0.1' });
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual(['HOST', 'OPS_HOST']);
+  });
+
+  it('names a bad key entry by its position and echoes no part of it, even a key written where the kid belongs', () => {
+    const key = Buffer.alloc(32, 9).toString('base64url');
+    const problems = problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: `${KEY},${key}:k1,x y:z` });
+    expect(problems).toEqual([
+      'TOKEN_ENCRYPTION_KEYS: entry 2: the key is not 32 bytes of base64url (generate one with npm run keygen)',
+      'TOKEN_ENCRYPTION_KEYS: entry 3 has an invalid kid (1-64 characters of A-Z a-z 0-9 _ -)',
+    ]);
+    for (const part of [key.slice(0, 8), key.slice(-8), 'x y']) expect(problems.join('\n')).not.toContain(part);
+  });
+
+  it('validates TRUST_PROXY entries without keeping anything but the list', () => {
+    expect(problemsOf({ ...minimal, TRUST_PROXY: '10.0.0.0/8x' })).toHaveLength(1);
+    expect(problemsOf({ ...minimal, TRUST_PROXY: '::1/129' })).toHaveLength(1);
+    expect(problemsOf({ ...minimal, TRUST_PROXY: 'proxy.internal' })).toHaveLength(1);
+    expect(loadConfig({ ...minimal, TRUST_PROXY: '2001:db8::/32,192.168.0.1' }).trustProxy).toEqual([
+      '2001:db8::/32',
+      '192.168.0.1',
+    ]);
   });
 
   it('refuses duplicate kids and keys that are not 32 bytes', () => {

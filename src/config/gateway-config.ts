@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds, parseRateLimit, type RateLimit } from './durations.js';
 import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.js';
@@ -15,7 +15,6 @@ export const SECRET_VARIABLES = ['SPOTIFY_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEYS
  * of shared ones, so setting any of them is a start-up error until it is implemented.
  */
 export const NOT_YET_SUPPORTED_VARIABLES = [
-  'OPS_HOST',
   'REDIS_SENTINELS',
   'REDIS_SENTINEL_MASTER',
   'REDIS_SENTINEL_PASSWORD',
@@ -39,6 +38,8 @@ export interface GatewayConfig {
   port: number;
   host: string;
   opsPort: number;
+  /** Address of the ops listener (metrics, probes); HOST unless OPS_HOST says otherwise. */
+  opsHost: string;
   basePath: string;
   clientId: string;
   clientSecret: string;
@@ -97,6 +98,16 @@ const booleanFlag = (fallback: boolean) =>
     return fallback;
   });
 
+// A host name of RFC 1123 labels, e.g. localhost or gateway.internal.
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An address a listener binds: an IPv4 or IPv6 address (0.0.0.0 and :: for all) or a host name. */
+const listenAddress = optional(z.string()).refine(
+  (value) => value === undefined || isIP(value) !== 0 || HOST_NAME.test(value),
+  { message: 'must be an IP address (0.0.0.0 or :: for all interfaces) or a host name' },
+);
+
 function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -104,8 +115,10 @@ function isLoopback(hostname: string): boolean {
 
 const environmentSchema = z.object({
   PORT: port(8080),
-  HOST: optional(z.string()).transform((value) => value ?? '0.0.0.0'),
+  HOST: listenAddress.transform((value) => value ?? '0.0.0.0'),
   OPS_PORT: port(9464),
+  // Defaults to HOST (below): set it to a private or loopback address to keep /metrics off the public interface.
+  OPS_HOST: listenAddress,
   BASE_PATH: optional(z.string())
     .transform((value) => value ?? '')
     .refine((value) => value === '' || /^(\/[A-Za-z0-9._~-]+)+$/.test(value), {
@@ -163,16 +176,16 @@ const environmentSchema = z.object({
   TRUST_PROXY: optional(z.string()).transform((value, ctx): TrustProxy => {
     if (value === undefined) return false;
     if (/^\d{1,2}$/.test(value.trim())) return Number(value.trim());
+    // Fastify reads the list itself (proxy-addr); this only refuses entries it would not understand.
     const entries = commaList(value);
-    const blocks = new BlockList();
     for (const entry of entries) {
       const [address, prefix] = entry.split('/');
       const family = isIP(address ?? '');
-      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
-      const valid = family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= (family === 6 ? 128 : 32);
+      const maxBits = family === 6 ? 128 : 32;
+      const bits = prefix === undefined ? maxBits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+      const valid = family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= maxBits;
       if (!valid)
         ctx.addIssue({ code: 'custom', message: `"${entry}" is neither a hop count nor an IP address or CIDR` });
-      else blocks.addSubnet(address!, bits, family === 6 ? 'ipv6' : 'ipv4');
     }
     return entries;
   }),
@@ -220,6 +233,7 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
     port: env.PORT,
     host: env.HOST,
     opsPort: env.OPS_PORT,
+    opsHost: env.OPS_HOST ?? env.HOST,
     basePath: env.BASE_PATH,
     clientId: env.SPOTIFY_CLIENT_ID,
     clientSecret: env.SPOTIFY_CLIENT_SECRET,

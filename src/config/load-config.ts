@@ -1,7 +1,10 @@
 import { ConfigurationError, parseGatewayConfig, type GatewayConfig } from './gateway-config.js';
 import { readEnvironment } from './read-environment.js';
 
-/** The one place that reads `process.env`: resolves `_FILE` secrets, validates, lists every problem. */
+/**
+ * Reads `process.env` (config/ is the only code that does, DESIGN §7): resolves `_FILE` secrets,
+ * validates, lists every problem. Everything else gets the typed GatewayConfig.
+ */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const { environment, problems } = readEnvironment(source);
   let config: GatewayConfig | undefined;

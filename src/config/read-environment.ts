@@ -5,7 +5,7 @@ import { NOT_YET_SUPPORTED_VARIABLES, SECRET_VARIABLES } from './gateway-config.
  * The process environment with each secret's `NAME_FILE` resolved (Docker and Kubernetes secrets
  * are mounted as files). Returns problems instead of throwing so start-up lists them all at once.
  */
-export function readEnvironment(source: NodeJS.ProcessEnv = process.env): {
+export function readEnvironment(source: NodeJS.ProcessEnv): {
   environment: Record<string, string | undefined>;
   problems: string[];
 } {
@@ -32,7 +32,10 @@ export function readEnvironment(source: NodeJS.ProcessEnv = process.env): {
   return { environment, problems };
 }
 
-/** Development convenience: a `.env` in the working directory fills variables not already set. */
+/**
+ * Development convenience: a `.env` in the working directory fills variables of `process.env`
+ * not already set, before loadConfig reads it.
+ */
 export function loadDotEnvForDevelopment(source: NodeJS.ProcessEnv = process.env): boolean {
   if (source.NODE_ENV === 'production' || !existsSync('.env')) return false;
   process.loadEnvFile('.env');

@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
+import { CompactEncrypt } from 'jose';
 import { KeyRing } from './key-ring.js';
 import { RefreshTokenSealer } from './refresh-token-sealer.js';
+import { longestSealableRefreshToken, SEALED_TOKEN_MAX_LENGTH } from './sealed-token-size.js';
 import { UnsealError, type UnsealFailureReason } from './unseal-error.js';
 
 const keyA = { kid: 'a', key: randomBytes(32) };
@@ -88,9 +90,49 @@ describe('RefreshTokenSealer', () => {
   it('answers malformed to arbitrary input and never throws anything but UnsealError', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), async (input) => {
-        expect(await reasonOf((await sealer()).unseal(input))).not.toBe('accepted');
+        expect(await reasonOf((await sealer()).unseal(input))).toBe('malformed');
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('answers malformed to an authentic token whose header has more than alg, enc and kid (zip, crit)', async () => {
+    const payload = { v: 1, rt: 'rt', cid: 'client-1', iat: Math.floor(Date.now() / 1000) };
+    const sealWith = (header: Record<string, unknown>) =>
+      new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: 'a', ...header })
+        .encrypt(keyA.key);
+    expect(await reasonOf((await sealer()).unseal(await sealWith({})))).toBe('accepted');
+    expect(await reasonOf((await sealer()).unseal(await sealWith({ zip: 'DEF' })))).toBe('malformed');
+    expect(await reasonOf((await sealer()).unseal(await sealWith({ cty: 'JWT' })))).toBe('malformed');
+  });
+
+  it('can seal exactly the refresh tokens whose sealed form fits in SEALED_TOKEN_MAX_LENGTH', async () => {
+    for (const [kid, clientId] of [
+      ['a', 'client-1'],
+      ['k20250101-abcdef', '0123456789abcdef0123456789abcdef'],
+      ['x'.repeat(64), 'c'.repeat(200)],
+    ] as const) {
+      const subject = await sealer([{ kid, key: keyA.key }], { clientId });
+      const longest = longestSealableRefreshToken(kid, clientId);
+      const fits = 'A'.repeat(longest);
+      const tooLong = 'A'.repeat(longest + 1);
+      expect(subject.canSeal(fits)).toBe(true);
+      expect(subject.canSeal(tooLong)).toBe(false);
+      const sealed = await subject.seal(fits);
+      expect(sealed.length).toBeLessThanOrEqual(SEALED_TOKEN_MAX_LENGTH);
+      // Exact: one more byte of payload would have crossed the limit.
+      expect(sealed.length).toBeGreaterThan(SEALED_TOKEN_MAX_LENGTH - 4);
+      await expect(subject.unseal(sealed)).resolves.toBe(fits);
+      await expect(subject.seal(tooLong)).rejects.toThrow('too long to seal');
+    }
+  });
+
+  it('measures a refresh token by its JSON-escaped UTF-8 bytes, not its characters', async () => {
+    const subject = await sealer();
+    const longest = longestSealableRefreshToken('a', 'client-1');
+    expect(subject.canSeal('A'.repeat(longest - 1) + 'é')).toBe(false);
+    expect(subject.canSeal('A'.repeat(longest - 2) + 'é')).toBe(true);
+    expect(subject.canSeal('A'.repeat(longest - 1) + '"')).toBe(false);
   });
 });

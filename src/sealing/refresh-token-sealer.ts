@@ -1,5 +1,6 @@
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import type { KeyRing } from './key-ring.js';
+import { SEALED_TOKEN_MAX_LENGTH, sealedHeader, sealedLength } from './sealed-token-size.js';
 import { UnsealError } from './unseal-error.js';
 
 interface SealedPayload {
@@ -42,11 +43,37 @@ export class RefreshTokenSealer {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
   }
 
+  /**
+   * Whether `refreshToken` seals into a token a client can send back within the request body
+   * limit (SEALED_TOKEN_MAX_LENGTH). The upstream client refuses answers that fail this, so that
+   * seal() never meets one.
+   */
+  canSeal(refreshToken: string): boolean {
+    return sealedLength(this.keys.currentKid, this.plaintext(refreshToken).length) <= SEALED_TOKEN_MAX_LENGTH;
+  }
+
   async seal(refreshToken: string): Promise<string> {
-    const payload: SealedPayload = { v: 1, rt: refreshToken, cid: this.options.clientId, iat: this.now() };
-    return new CompactEncrypt(encoder.encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: this.keys.currentKid })
+    const plaintext = this.plaintext(refreshToken);
+    if (sealedLength(this.keys.currentKid, plaintext.length) > SEALED_TOKEN_MAX_LENGTH) {
+      throw new Error('refresh token too long to seal');
+    }
+    return new CompactEncrypt(plaintext)
+      .setProtectedHeader(sealedHeader(this.keys.currentKid))
       .encrypt(this.keys.currentKey);
+  }
+
+  /**
+   * Whether `sealed` has the form of a sealed token and names a key we hold: a cheap check (no
+   * decryption) for the rate limiter, which gives a bucket to such tokens only.
+   */
+  hasKnownKey(sealed: string): boolean {
+    const match = COMPACT_DIR_JWE.exec(sealed);
+    if (!match || !isCanonicalBase64url(match[1]!)) return false;
+    try {
+      return this.keys.find(this.parseHeader(match[1]!).kid) !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** Returns the upstream refresh token, or throws UnsealError with the reason. */
@@ -74,18 +101,25 @@ export class RefreshTokenSealer {
     return payload.rt;
   }
 
+  private plaintext(refreshToken: string): Uint8Array {
+    const payload: SealedPayload = { v: 1, rt: refreshToken, cid: this.options.clientId, iat: this.now() };
+    return encoder.encode(JSON.stringify(payload));
+  }
+
+  /**
+   * Only the header seal() writes: alg, enc and kid, nothing else. Any other parameter is refused
+   * before a key is touched: `zip` would make jose inflate the plaintext, `crit`, `jku` and the
+   * like ask for processing this gateway never does. A token with them was not made here, so the
+   * reason is malformed (decrypt_failed is kept for ciphertexts our key cannot authenticate).
+   */
   private parseHeader(segment: string): { kid: string } {
     try {
       const header: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-      if (
-        typeof header === 'object' &&
-        header !== null &&
-        'kid' in header &&
-        typeof header.kid === 'string' &&
-        (header as { alg?: unknown }).alg === 'dir' &&
-        (header as { enc?: unknown }).enc === 'A256GCM'
-      ) {
-        return { kid: header.kid };
+      if (typeof header === 'object' && header !== null && !Array.isArray(header)) {
+        const { alg, enc, kid, ...others } = header as Record<string, unknown>;
+        if (alg === 'dir' && enc === 'A256GCM' && typeof kid === 'string' && Object.keys(others).length === 0) {
+          return { kid };
+        }
       }
     } catch {
       // fall through: not JSON

@@ -9,12 +9,13 @@ export interface CircuitBreakerOptions {
   openMs: number;
 }
 
-// An outage is "most calls failing in the last 10 s, at least 20 of them"; then upstream gets 5 s
-// of rest before one probe. Upstream's own 4xx answers are not failures: it is answering.
+// An outage is "80 % or more of the calls of the last 10 s failing, at least 20 of them" (README,
+// circuit breaker); then upstream gets 5 s of rest before one probe. What counts as a failure is
+// the caller's decision (UpstreamTokenClient: no answer, 5xx/429, unusable 200; never a 4xx).
 export const DEFAULT_CIRCUIT: CircuitBreakerOptions = {
   windowMs: 10_000,
   minimumCalls: 20,
-  failureRatio: 0.5,
+  failureRatio: 0.8,
   openMs: 5_000,
 };
 
@@ -33,7 +34,7 @@ export class CircuitBreaker {
   private probing = false;
 
   constructor(
-    private readonly options: CircuitBreakerOptions = DEFAULT_CIRCUIT,
+    private readonly options: CircuitBreakerOptions,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,4 +1,4 @@
-import { UpstreamBadResponseError } from './upstream-errors.js';
+import { UpstreamBadResponseError, UpstreamRefreshTokenTooLongError } from './upstream-errors.js';
 
 /** A validated upstream token response; fields upstream left out stay undefined. */
 export interface UpstreamTokens {
@@ -24,8 +24,20 @@ function expiresIn(value: unknown): number | undefined {
   throw new UpstreamBadResponseError('expires_in is not an integer');
 }
 
-/** Validates a 200 answer of the token endpoint strictly; anything else is a bad response (502). */
-export function parseTokenResponse(text: string): UpstreamTokens {
+/** What makes a token answer usable beyond its shape. */
+export interface TokenResponseRules {
+  /** A swap's answer must carry a refresh token: the contract promises one on every swap. */
+  refreshTokenRequired: boolean;
+  /** Whether the gateway can hand this refresh token out (sealed within the body limit). */
+  refreshTokenFits: (refreshToken: string) => boolean;
+}
+
+/**
+ * Validates a 200 answer of the token endpoint strictly; anything else is a bad response (502).
+ * Unusable answers are refused here, where the upstream client counts them as upstream failures
+ * (circuit breaker, upstream metrics), not later as a success followed by an error.
+ */
+export function parseTokenResponse(text: string, rules: TokenResponseRules): UpstreamTokens {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -38,12 +50,17 @@ export function parseTokenResponse(text: string): UpstreamTokens {
   const fields = body as Record<string, unknown>;
   const accessToken = optionalString(fields, 'access_token');
   if (!accessToken) throw new UpstreamBadResponseError('token response has no access_token');
+  const refreshToken = optionalString(fields, 'refresh_token');
+  if (rules.refreshTokenRequired && !refreshToken) {
+    throw new UpstreamBadResponseError('token response has no refresh_token');
+  }
+  if (refreshToken !== undefined && !rules.refreshTokenFits(refreshToken)) throw new UpstreamRefreshTokenTooLongError();
   return {
     accessToken,
     tokenType: optionalString(fields, 'token_type'),
     scope: optionalString(fields, 'scope'),
     expiresIn: expiresIn(fields.expires_in),
-    refreshToken: optionalString(fields, 'refresh_token'),
+    refreshToken,
   };
 }
 

@@ -11,16 +11,29 @@ export abstract class UpstreamError extends Error {
 export const UPSTREAM_OUTCOMES = ['success', 'rejected', 'invalid_client', 'error', 'unavailable', 'timeout'] as const;
 export type UpstreamOutcome = (typeof UPSTREAM_OUTCOMES)[number];
 
-/** Upstream refused the grant (bad or reused code, revoked token, PKCE mismatch): the client's problem. */
+/**
+ * Upstream refused the grant (bad or reused code, revoked token, PKCE mismatch): the client's
+ * problem. Carries upstream's facts; which status the client gets is the edge's decision.
+ */
 export class UpstreamRejectedError extends UpstreamError {
   readonly outcome = 'rejected';
   constructor(
-    readonly status: number,
+    /** The HTTP status upstream answered with (400, or 401/403 from servers that follow RFC 6749 §5.2 loosely). */
+    readonly upstreamStatus: number,
+    /** Upstream's OAuth error code. */
     readonly error: string,
     readonly description: string | undefined,
   ) {
     super(`upstream rejected the grant: ${error}`);
     this.name = 'UpstreamRejectedError';
+  }
+
+  /**
+   * @deprecated Transitional, until http/wire-errors.ts maps `upstreamStatus` itself: the wire
+   * status the edge used to receive (never 401/403, DESIGN §2). Remove with that change.
+   */
+  get status(): number {
+    return this.upstreamStatus === 401 || this.upstreamStatus === 403 ? 400 : this.upstreamStatus;
   }
 }
 
@@ -33,12 +46,23 @@ export class UpstreamClientAuthenticationError extends UpstreamError {
   }
 }
 
-/** Upstream could not be reached or answered something that is not a token response. */
+/** Upstream could not be reached or answered something that is not a usable token response. */
 export class UpstreamBadResponseError extends UpstreamError {
   readonly outcome = 'error';
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super(`upstream failed: ${reason}`);
     this.name = 'UpstreamBadResponseError';
+  }
+}
+
+/**
+ * Upstream issued a refresh token too long to seal into a token the client could send back
+ * within the request body limit (sealing/sealed-token-size.ts): an unusable answer.
+ */
+export class UpstreamRefreshTokenTooLongError extends UpstreamBadResponseError {
+  constructor() {
+    super('refresh token too long to seal');
+    this.name = 'UpstreamRefreshTokenTooLongError';
   }
 }
 

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { TokenOperation } from '../tokens/token-operation.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
   UpstreamBadResponseError,
@@ -24,14 +24,29 @@ export interface UpstreamObserver {
   observeUpstream(operation: TokenOperation, outcome: UpstreamOutcome, seconds: number): void;
 }
 
+/** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
+export interface RefreshTokenLimit {
+  canSeal(refreshToken: string): boolean;
+}
+
 // Errors upstream may report about the grant itself; they are the client's to see (DESIGN §2).
 const CLIENT_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_request', 'unsupported_grant_type', 'invalid_scope']);
 // A token response is a few hundred bytes; anything this large is not one.
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
-// Outcomes that mean upstream is not working; its 4xx answers (rejected, invalid_client) do not.
-const CIRCUIT_FAILURES = new Set<UpstreamOutcome>(['error', 'unavailable', 'timeout']);
 const MAX_RETRY_AFTER_SECONDS = 3600;
+
+/**
+ * Whether a call tells that upstream is not working, for the circuit breaker: no answer (network
+ * error, time-out), 5xx or 429, or a 200 that is not a usable token response. Any other answer,
+ * a 4xx above all, is upstream working: clients can provoke 4xx answers (a firewall's block
+ * page, a 413, an unknown OAuth error) with what they send, and must not shut refresh off for
+ * everyone by doing so.
+ */
+function isOutage(outcome: UpstreamOutcome, status: number | undefined): boolean {
+  if (outcome === 'timeout' || outcome === 'unavailable') return true;
+  return outcome === 'error' && (status === undefined || status === 200);
+}
 
 function retryAfterSeconds(header: string | string[] | undefined): number {
   const value = Array.isArray(header) ? header[0] : header;
@@ -64,8 +79,9 @@ export class UpstreamTokenClient {
 
   constructor(
     config: Pick<GatewayConfig, 'tokenUrl' | 'clientId' | 'clientSecret' | 'upstreamTimeoutMs'>,
-    private readonly observer?: UpstreamObserver,
-    private readonly circuit = new CircuitBreaker(),
+    private readonly observer: UpstreamObserver,
+    private readonly circuit: CircuitBreaker,
+    private readonly refreshTokens: RefreshTokenLimit,
   ) {
     this.pool = new Pool(config.tokenUrl.origin, {
       connections: null,
@@ -88,7 +104,7 @@ export class UpstreamTokenClient {
     if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
     const started = performance.now();
     try {
-      const tokens = await this.call(form, record);
+      const tokens = await this.call(operation, form, record);
       record.outcome = 'success';
       return tokens;
     } catch (error) {
@@ -98,8 +114,8 @@ export class UpstreamTokenClient {
     } finally {
       const seconds = (performance.now() - started) / 1000;
       record.durationMs = Math.round(seconds * 10_000) / 10;
-      this.circuit.record(CIRCUIT_FAILURES.has(record.outcome ?? 'error'));
-      this.observer?.observeUpstream(operation, record.outcome ?? 'error', seconds);
+      this.circuit.record(isOutage(record.outcome ?? 'error', record.status));
+      this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds);
     }
   }
 
@@ -107,7 +123,11 @@ export class UpstreamTokenClient {
     await this.pool.close();
   }
 
-  private async call(form: Record<string, string>, record: UpstreamCallRecord): Promise<UpstreamTokens> {
+  private async call(
+    operation: TokenOperation,
+    form: Record<string, string>,
+    record: UpstreamCallRecord,
+  ): Promise<UpstreamTokens> {
     const signal = AbortSignal.timeout(this.timeoutMs);
     let response;
     let text: string;
@@ -130,20 +150,28 @@ export class UpstreamTokenClient {
       if (signal.aborted || isUndiciTimeout(error)) throw new UpstreamTimeoutError(this.timeoutMs);
       throw new UpstreamBadResponseError('upstream unreachable');
     }
-    return this.interpret(response.statusCode, response.headers['retry-after'], text);
+    return this.interpret(operation, response.statusCode, response.headers['retry-after'], text);
   }
 
-  private interpret(status: number, retryAfter: string | string[] | undefined, text: string): UpstreamTokens {
-    if (status === 200) return parseTokenResponse(text);
+  private interpret(
+    operation: TokenOperation,
+    status: number,
+    retryAfter: string | string[] | undefined,
+    text: string,
+  ): UpstreamTokens {
+    if (status === 200) {
+      return parseTokenResponse(text, {
+        refreshTokenRequired: operation === 'swap',
+        refreshTokenFits: (refreshToken) => this.refreshTokens.canSeal(refreshToken),
+      });
+    }
     if (status === 429 || status >= 500) {
       throw new UpstreamUnavailableError(retryAfterSeconds(retryAfter), `status ${status}`);
     }
     const oauthError = status >= 400 ? parseErrorResponse(text) : undefined;
     if (oauthError?.error === 'invalid_client') throw new UpstreamClientAuthenticationError();
     if (oauthError && CLIENT_GRANT_ERRORS.has(oauthError.error)) {
-      // The contract never answers 401/403: those would make clients think the gateway wants credentials.
-      const clientStatus = status === 401 || status === 403 ? 400 : status;
-      throw new UpstreamRejectedError(clientStatus, oauthError.error, oauthError.description);
+      throw new UpstreamRejectedError(status, oauthError.error, oauthError.description);
     }
     throw new UpstreamBadResponseError(`unexpected status ${status}`);
   }

@@ -3,15 +3,25 @@ import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { ObservabilityModule } from '../observability/observability.module.js';
+import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { SealingModule } from '../sealing/sealing.module.js';
+import { CircuitBreaker, DEFAULT_CIRCUIT } from './circuit-breaker.js';
 import { UpstreamTokenClient } from './upstream-token-client.js';
 
 @Module({
-  imports: [ObservabilityModule],
+  imports: [ObservabilityModule, SealingModule],
   providers: [
+    { provide: CircuitBreaker, useFactory: () => new CircuitBreaker(DEFAULT_CIRCUIT) },
     {
       provide: UpstreamTokenClient,
-      inject: [GATEWAY_CONFIG, GatewayMetrics],
-      useFactory: (config: GatewayConfig, metrics: GatewayMetrics) => new UpstreamTokenClient(config, metrics),
+      inject: [GATEWAY_CONFIG, GatewayMetrics, CircuitBreaker, RefreshTokenSealer],
+      // The sealer tells which refresh tokens fit in a sealed token a client can send back.
+      useFactory: (
+        config: GatewayConfig,
+        observer: GatewayMetrics,
+        circuit: CircuitBreaker,
+        sealer: RefreshTokenSealer,
+      ) => new UpstreamTokenClient(config, observer, circuit, sealer),
     },
   ],
   exports: [UpstreamTokenClient],

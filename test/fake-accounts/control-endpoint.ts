@@ -52,6 +52,11 @@ function parseStatePatch(body: string): Partial<FakeAccountsState> | string {
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return 'delayMs must be a number >= 0';
         patch.delayMs = value;
         break;
+      case 'refreshTokenLength':
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+          return 'refreshTokenLength must be an integer >= 0';
+        patch.refreshTokenLength = value;
+        break;
       case 'rotateRefreshTokens':
       case 'expiresInAsString':
       case 'acceptAnyCode':

@@ -36,5 +36,21 @@ export function failureReply(mode: Exclude<FakeMode, 'hang'>): Reply | undefined
       });
     case 'invalidClient':
       return invalidClient();
+    case 'wafBlock':
+      // A web application firewall in front of the token endpoint refusing a request it dislikes
+      // (e.g. a code that looks like an injection): a 4xx HTML page, not an OAuth error.
+      return {
+        status: 403,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<html><head><title>403 Forbidden</title></head><body>Request blocked.</body></html>',
+      };
+    case 'missingRefreshToken':
+      // A token answer that is fine for a refresh but unusable for a swap (the contract promises a refresh token).
+      return jsonReply(200, {
+        access_token: randomToken('BQ'),
+        token_type: 'Bearer',
+        scope: 'user-read-email',
+        expires_in: 3600,
+      });
   }
 }

@@ -44,6 +44,7 @@ describe('fake Spotify accounts: HTTP control endpoint', () => {
         rotateRefreshTokens: true,
         expiresInAsString: false,
         acceptAnyCode: false,
+        refreshTokenLength: 0,
       });
       expect((await swap()).status).toBe(429);
 
@@ -72,6 +73,7 @@ describe('fake Spotify accounts: HTTP control endpoint', () => {
         rotateRefreshTokens: false,
         expiresInAsString: false,
         acceptAnyCode: false,
+        refreshTokenLength: 0,
       });
       expect(fake.calls.total).toBe(0);
     });
@@ -81,6 +83,7 @@ describe('fake Spotify accounts: HTTP control endpoint', () => {
       ['an unknown field', { colour: 'blue' }],
       ['a negative delay', { delayMs: -1 }],
       ['a non-boolean switch', { acceptAnyCode: 'yes' }],
+      ['a fractional refresh token length', { refreshTokenLength: 1.5 }],
       ['a non-object', [1]],
     ])('rejects %s with 400 and changes nothing', async (_case, body) => {
       const answer = await control(body);

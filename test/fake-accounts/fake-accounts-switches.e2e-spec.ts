@@ -59,6 +59,22 @@ describe('fake Spotify accounts: switches', () => {
       expect(answer.json).toEqual(oauthErrorBody('invalid_client', 'Invalid client'));
     });
 
+    it('wafBlock: 403 with an HTML block page, not an OAuth error', async () => {
+      fake.state.mode = 'wafBlock';
+      const answer = await swap();
+      expect(answer.status).toBe(403);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(answer.json).toBeUndefined();
+    });
+
+    it('missingRefreshToken: 200 JSON with an access_token and no refresh_token', async () => {
+      fake.state.mode = 'missingRefreshToken';
+      const answer = await swap();
+      expect(answer.status).toBe(200);
+      expect(answer.json).toHaveProperty('access_token');
+      expect(answer.json).not.toHaveProperty('refresh_token');
+    });
+
     it('hang: accepts the request and never answers', async () => {
       fake.state.mode = 'hang';
       const answer = postForm(fake.tokenUrl, swapFields(), GOOD_AUTH);
@@ -107,6 +123,19 @@ describe('fake Spotify accounts: switches', () => {
       GOOD_AUTH,
     );
     expect(later.json).toEqual(oauthErrorBody('invalid_grant', 'Invalid refresh token'));
+  });
+
+  it('refreshTokenLength issues refresh tokens of exactly that length, and honours them', async () => {
+    fake.state.refreshTokenLength = 7000;
+    const swapped = await swap();
+    const refreshToken = String(swapped.json?.['refresh_token']);
+    expect(refreshToken).toMatch(/^AQ[A-Za-z0-9_-]{6998}$/);
+    const refreshed = await postForm(
+      fake.tokenUrl,
+      { grant_type: 'refresh_token', refresh_token: refreshToken },
+      GOOD_AUTH,
+    );
+    expect(refreshed.status).toBe(200);
   });
 
   it('counts calls per grant type and records the last request', async () => {

@@ -26,8 +26,9 @@ export class GrantStore {
     return grant;
   }
 
-  issueRefreshToken(scope: string): string {
-    const refreshToken = randomToken('AQ');
+  /** `length` 0: Spotify-like; otherwise exactly that many characters. */
+  issueRefreshToken(scope: string, length = 0): string {
+    const refreshToken = randomToken('AQ', length);
     this.refreshTokenScopes.set(refreshToken, scope);
     return refreshToken;
   }

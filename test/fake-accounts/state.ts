@@ -8,6 +8,8 @@ export const FAKE_MODES = [
   'missingAccessToken',
   'hang',
   'invalidClient',
+  'wafBlock',
+  'missingRefreshToken',
 ] as const;
 
 export type FakeMode = (typeof FAKE_MODES)[number];
@@ -22,6 +24,8 @@ export interface FakeAccountsState {
   expiresInAsString: boolean;
   /** Benchmarks: any code and any refresh token succeed, and nothing is remembered. */
   acceptAnyCode: boolean;
+  /** Length of the refresh tokens the fake issues; 0: Spotify-like (about 130 characters). */
+  refreshTokenLength: number;
 }
 
 export function defaultState(): FakeAccountsState {
@@ -31,6 +35,7 @@ export function defaultState(): FakeAccountsState {
     rotateRefreshTokens: false,
     expiresInAsString: false,
     acceptAnyCode: false,
+    refreshTokenLength: 0,
   };
 }
 

@@ -46,7 +46,11 @@ function exchangeCode(context: FakeContext, form: Record<string, string>): Reply
       return invalidGrant('code_verifier was incorrect');
     }
   }
-  return tokenReply(context, grant.scope, context.grants.issueRefreshToken(grant.scope));
+  return tokenReply(
+    context,
+    grant.scope,
+    context.grants.issueRefreshToken(grant.scope, context.state.refreshTokenLength),
+  );
 }
 
 function refreshAccessToken(context: FakeContext, form: Record<string, string>): Reply {
@@ -60,7 +64,7 @@ function refreshAccessToken(context: FakeContext, form: Record<string, string>):
   if (scope === undefined) return invalidGrant('Invalid refresh token');
   if (!rotate) return tokenReply(context, scope, undefined);
   context.grants.revokeRefreshToken(presented);
-  return tokenReply(context, scope, context.grants.issueRefreshToken(scope));
+  return tokenReply(context, scope, context.grants.issueRefreshToken(scope, context.state.refreshTokenLength));
 }
 
 function tokenReply(context: FakeContext, scope: string, refreshToken: string | undefined): Reply {

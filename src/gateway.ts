@@ -2,12 +2,22 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { LogController } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Server } from 'node:http';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
-import { configureHttpEdge, MAX_BODY_BYTES } from './http/http-edge.js';
+import { configureHttpEdge } from './http/http-edge.js';
 import { requestIdFor } from './http/request-id.js';
+import {
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  MAX_BODY_BYTES,
+  MAX_CONNECTIONS,
+  REQUEST_TIMEOUT_MS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+} from './http/request-limits.js';
+import { clientErrorHandler, frameworkErrorHandler } from './http/server-refusals.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 
 /** Builds the public application (not yet listening) from a validated configuration. */
@@ -17,30 +27,39 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     // One line per request is written by request-accounting.ts, with the fields of DESIGN §5.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     genReqId: requestIdFor,
-    // A hop count is supported by Fastify (proxy-addr) though its types only list strings.
-    trustProxy: config.trustProxy as string[] | boolean,
+    // The client address is resolved by the edge (http/client-address.ts), from TRUST_PROXY.
+    trustProxy: false,
     bodyLimit: MAX_BODY_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientErrorHandler(logger),
+    frameworkErrors: frameworkErrorHandler,
     // While shutting down, requests already on an open connection are still served; new
     // connections are refused by the closed listener.
     return503OnClosing: false,
-  });
+  } as ConstructorParameters<typeof FastifyAdapter>[0]);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, logger), adapter, {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,
   });
   app.useLogger(app.get(NestPinoLogger));
+  (app.getHttpServer() as Server).maxConnections = MAX_CONNECTIONS;
   if (config.basePath) app.setGlobalPrefix(config.basePath);
   if (config.corsOrigins) {
     app.enableCors({
-      origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+      origin: config.corsOrigins,
       methods: ['POST'],
       allowedHeaders: ['Content-Type', 'X-Request-Id'],
       exposedHeaders: ['X-Request-Id', 'Retry-After'],
       maxAge: 600,
     });
   }
-  configureHttpEdge(app.getHttpAdapter().getInstance(), app.get(GatewayMetrics), config.basePath);
+  configureHttpEdge(app.getHttpAdapter().getInstance(), app.get(GatewayMetrics), {
+    basePath: config.basePath,
+    trustProxy: config.trustProxy,
+  });
   await app.init();
   return app;
 }

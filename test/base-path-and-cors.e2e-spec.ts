@@ -51,6 +51,12 @@ describe('CORS_ORIGINS', () => {
   it('logged none of the secrets', async () => {
     // Stopped first: log lines are written in batches, and a graceful stop writes out the rest.
     await fx.gateway.stop();
+    // The request lines were written (a check of lines that never reached the log proves nothing):
+    // the six token requests above under the prefix, swaps and refreshes.
+    const requestLines = fx.gateway.logs().filter((line) => line.msg === 'request completed');
+    const tokenLines = requestLines.filter((line) => String(line.route).startsWith('/v1/') && line.status === 200);
+    expect(tokenLines.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(tokenLines.map((line) => line.operation))).toEqual(new Set(['swap', 'refresh']));
     expect(leakedSecrets(fx)).toEqual([]);
   });
 });

@@ -13,3 +13,11 @@ export class MethodNotAllowedError extends Error {
     this.name = 'MethodNotAllowedError';
   }
 }
+
+/** The client closed its connection before the request was served: nothing more is done for it. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientGoneError';
+  }
+}

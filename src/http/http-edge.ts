@@ -1,18 +1,29 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { TrustProxy } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { accountForRequest } from '../observability/request-accounting.js';
-import { TOKEN_ROUTE_PATHS } from '../tokens/token-operation.js';
-import { requestState } from './request-state.js';
-import { parseTokenRequestBody } from './token-request-body.js';
+import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
+import { clientAddressResolver } from './client-address.js';
+import { CONTRACT_HEADERS } from './contract-headers.js';
+import { ClientGoneError } from './edge-errors.js';
+import { attachRequestContext, currentRequestContext, RequestContext, requestContext } from './request-context.js';
+import { MAX_BODY_BYTES } from './request-limits.js';
+import { parseTokenRequestBody, type RequestFields } from './token-request-body.js';
 
-/** DESIGN §2: bodies over 8 KiB are refused with 413. */
-export const MAX_BODY_BYTES = 8 * 1024;
+export interface HttpEdgeOptions {
+  basePath: string;
+  trustProxy: TrustProxy;
+}
 
 /**
- * The HTTP edge on the Fastify instance: our one body parser, the per-request state, the
- * headers every response carries, and the accounting once the response is sent.
+ * The HTTP edge on the Fastify instance: our one body parser, the request context (route, route
+ * kind and client address when the request arrives; the token request once its body is parsed),
+ * the headers every response carries, and the accounting once the response is done.
  */
-export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetrics, basePath: string): void {
+export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetrics, options: HttpEdgeOptions): void {
+  const clientAddress = clientAddressResolver(options.trustProxy);
+
   // Fastify's own JSON and text parsers would answer 415 to a body with no Content-Type and
   // accept text/plain; ours follows the contract for every media type.
   fastify.removeAllContentTypeParsers();
@@ -24,13 +35,35 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     }
   });
 
+  // The peer's address, read when the connection opens: once a client has reset its connection the
+  // socket no longer tells it, and a request read from that connection must still have one.
+  const peerAddresses = new WeakMap<Socket, string | undefined>();
+  fastify.server.on('connection', (socket: Socket) => peerAddresses.set(socket, socket.remoteAddress));
+
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const state = requestState(request.raw);
-    state.route = request.routeOptions.url ?? 'unmatched';
-    state.clientIp = request.ip;
-    const route = request.method === 'POST' ? TOKEN_ROUTE_PATHS[state.route.slice(basePath.length)] : undefined;
-    if (route === 'swap' || route === 'refresh') state.operation = route;
-    done();
+    const route = request.routeOptions.url ?? 'unmatched';
+    const kind = route.startsWith(options.basePath) ? tokenRouteKind(route.slice(options.basePath.length)) : undefined;
+    // Decided once, here: a client that resets its connection right after sending must not reach
+    // the limiter without an address (and so without a bucket); one without any is refused.
+    const socket = request.raw.socket;
+    const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
+    const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
+    attachRequestContext(request, new RequestContext(route, kind, clientIp ?? ''));
+    done(clientIp === undefined ? new ClientGoneError() : undefined);
+  });
+
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    const context = requestContext(request)!;
+    if (context.routeKind !== undefined && request.method === 'POST') {
+      try {
+        context.noteTokenRequest(readTokenRequest(context.routeKind, (request.body ?? {}) as RequestFields));
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+    }
+    // The handler runs inside the context, so the upstream observer can find it.
+    currentRequestContext.run(context, done);
   });
 
   // During shutdown each response closes its connection, so keep-alive clients move to another
@@ -43,15 +76,18 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    reply.header('cache-control', 'no-store');
-    reply.header('pragma', 'no-cache');
-    reply.header('x-content-type-options', 'nosniff');
+    reply.headers(CONTRACT_HEADERS);
     reply.header('x-request-id', request.id);
     done(null, payload);
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    accountForRequest(metrics, request, reply);
+    accountForRequest(metrics, request, reply, 'answered');
+    done();
+  });
+
+  fastify.addHook('onRequestAbort', (request, done) => {
+    accountForRequest(metrics, request, undefined, 'aborted');
     done();
   });
 }

@@ -1,10 +1,12 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { UnsealError } from '../sealing/unseal-error.js';
-import { requestState } from './request-state.js';
+import { requestContext } from './request-context.js';
 import { toWireError } from './wire-errors.js';
 
-/** Sends every error, from any layer, in the contract's shape; notes the outcome for logs and metrics. */
+/**
+ * Sends every error, from any layer, in the contract's shape, and notes it on the request's
+ * context: the request's outcome is the one its error carries (see request-accounting.ts).
+ */
 @Catch()
 export class WireErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -12,9 +14,7 @@ export class WireErrorFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const wire = toWireError(exception);
-    const state = requestState(request.raw);
-    state.outcome = wire.outcome;
-    if (exception instanceof UnsealError) state.unsealFailure = exception.reason;
+    requestContext(request)?.noteFailure(exception);
     if (wire.serverFault) {
       // Name and message only: our errors never carry secrets, and a stack adds nothing an operator acts on.
       const error =

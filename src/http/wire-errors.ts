@@ -14,7 +14,8 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../upstream/upstream-errors.js';
-import { MethodNotAllowedError, UnsupportedMediaTypeError } from './edge-errors.js';
+import { ClientGoneError, MethodNotAllowedError, UnsupportedMediaTypeError } from './edge-errors.js';
+import { MAX_BODY_BYTES } from './request-limits.js';
 
 /** Label values of token_swap_requests_total{outcome}: why a token request ended as it did. */
 export const REQUEST_OUTCOMES = [
@@ -30,6 +31,8 @@ export const REQUEST_OUTCOMES = [
   'rate_limited',
   'rate_limit_unavailable',
   'internal_error',
+  // The client closed its connection before it was answered: its own doing, never a server fault.
+  'client_aborted',
 ] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 
@@ -43,6 +46,7 @@ export interface WireError {
 }
 
 const UPSTREAM_DESCRIPTION_LIMIT = 200;
+const BODY_TOO_LARGE = `the body is larger than ${MAX_BODY_BYTES / 1024} KiB`;
 
 function wire(
   status: number,
@@ -51,7 +55,16 @@ function wire(
   outcome: RequestOutcome,
   headers: Record<string, string> = {},
 ): WireError {
-  return { status, body: { error, error_description: description }, headers, outcome, serverFault: status === 500 };
+  // The contract never answers 401 (or 403): clients would take it as the gateway asking for
+  // credentials. Upstream's 401/403 grant errors, and any other, become 400 here and only here.
+  const wireStatus = status === 401 || status === 403 ? 400 : status;
+  return {
+    status: wireStatus,
+    body: { error, error_description: description },
+    headers,
+    outcome,
+    serverFault: wireStatus === 500,
+  };
 }
 
 /** Upstream's text for the client: printable, at most 200 characters. */
@@ -78,7 +91,7 @@ export function toWireError(exception: unknown): WireError {
   if (exception instanceof UnsealError)
     return wire(400, 'invalid_grant', 'refresh_token is invalid or expired', 'invalid_grant');
   if (exception instanceof UpstreamRejectedError) {
-    return wire(exception.status, exception.error, upstreamDescription(exception), 'upstream_rejected');
+    return wire(exception.upstreamStatus, exception.error, upstreamDescription(exception), 'upstream_rejected');
   }
   if (exception instanceof UpstreamClientAuthenticationError) {
     return wire(500, 'server_error', 'the gateway is misconfigured', 'upstream_misconfigured');
@@ -111,6 +124,7 @@ export function toWireError(exception: unknown): WireError {
   }
   if (exception instanceof UnsupportedMediaTypeError)
     return wire(415, 'invalid_request', exception.message, 'invalid_request');
+  if (exception instanceof ClientGoneError) return wire(400, 'invalid_request', exception.message, 'client_aborted');
   if (exception instanceof MethodNotAllowedError) {
     return wire(405, 'invalid_request', 'method not allowed', 'invalid_request', { allow: exception.allow });
   }
@@ -122,9 +136,8 @@ export function toWireError(exception: unknown): WireError {
 function fromHttpException(exception: HttpException): WireError {
   const status = exception.getStatus();
   if (status === 404) return wire(404, 'invalid_request', 'not found', 'invalid_request');
-  if (status === 413) return wire(413, 'invalid_request', 'the body is larger than 8 KiB', 'invalid_request');
+  if (status === 413) return wire(413, 'invalid_request', BODY_TOO_LARGE, 'invalid_request');
   if (status === 415) return wire(415, 'invalid_request', new UnsupportedMediaTypeError().message, 'invalid_request');
-  if (status >= 400 && status < 500)
-    return wire(status === 401 ? 400 : status, 'invalid_request', 'malformed request', 'invalid_request');
+  if (status >= 400 && status < 500) return wire(status, 'invalid_request', 'malformed request', 'invalid_request');
   return wire(500, 'server_error', 'internal error', 'internal_error');
 }

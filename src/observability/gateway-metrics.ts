@@ -2,8 +2,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
-import { TOKEN_OPERATIONS, type TokenOperation } from '../tokens/token-operation.js';
-import type { UpstreamObserver } from '../upstream/upstream-token-client.js';
+import { TOKEN_OPERATIONS, type TokenOperation } from '../operations/token-operation.js';
 import { UPSTREAM_OUTCOMES, type UpstreamOutcome } from '../upstream/upstream-errors.js';
 
 // From a 1 ms local answer (bad input, throttled) to a 5-10 s upstream timeout.
@@ -14,7 +13,7 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
  * can build several apps in one process). Label values come from closed sets of our own words:
  * no token, code, IP or user value can become a label.
  */
-export class GatewayMetrics implements UpstreamObserver {
+export class GatewayMetrics {
   readonly registry = new Registry();
 
   private readonly httpDuration = new Histogram({

@@ -1,35 +1,63 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { requestState } from '../http/request-state.js';
+import { requestContext } from '../http/request-context.js';
+import { toWireError, type RequestOutcome } from '../http/wire-errors.js';
+import { UnsealError } from '../sealing/unseal-error.js';
+import { RateLimitedError } from '../throttling/rate-limit-errors.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
-/**
- * Once per finished request: the log line of DESIGN §5 and the request metrics, both from the
- * same request state. Fields are named one by one, so no header or body can slip in.
- */
-export function accountForRequest(metrics: GatewayMetrics, request: FastifyRequest, reply: FastifyReply): void {
-  const state = requestState(request.raw);
-  const status = reply.statusCode;
-  const durationMs = reply.elapsedTime;
-  metrics.observeHttpRequest(request.method, state.route, status, durationMs / 1000);
-  if (state.operation) {
-    metrics.countRequest(state.operation, state.outcome ?? (status < 500 ? 'invalid_request' : 'internal_error'));
-  }
-  if (state.unsealFailure) metrics.countUnsealFailure(state.unsealFailure);
-  if (state.throttler) metrics.countRateLimited(state.throttler);
+const ACCOUNTED = Symbol('tokenSwapAccounted');
+type Accountable = FastifyRequest & { [ACCOUNTED]?: true };
 
-  const level = status >= 500 ? 'warn' : 'info';
+/**
+ * Once per request, when its answer is sent or its client went away: the log line of DESIGN §5
+ * and the request metrics, both from the request's context. The outcome is the one its error
+ * carries (wire-errors.ts); a client that left is a client outcome, logged at debug. Fields are
+ * named one by one, so no header or body can slip in.
+ */
+export function accountForRequest(
+  metrics: GatewayMetrics,
+  request: FastifyRequest,
+  reply: FastifyReply | undefined,
+  end: 'answered' | 'aborted',
+): void {
+  const accountable = request as Accountable;
+  if (accountable[ACCOUNTED]) return;
+  accountable[ACCOUNTED] = true;
+
+  const context = requestContext(request);
+  const route = context?.route ?? 'unmatched';
+  const failure = context?.failure;
+  const status = end === 'aborted' ? undefined : reply!.statusCode;
+  const outcome: RequestOutcome =
+    end === 'aborted'
+      ? 'client_aborted'
+      : failure !== undefined
+        ? toWireError(failure).outcome
+        : status! < 400
+          ? 'success'
+          : status! < 500
+            ? 'invalid_request'
+            : 'internal_error';
+  const durationMs = reply ? reply.elapsedTime : context ? performance.now() - context.arrivedAt : 0;
+
+  if (status !== undefined) metrics.observeHttpRequest(request.method, route, status, durationMs / 1000);
+  if (context?.operation) metrics.countRequest(context.operation, outcome);
+  if (failure instanceof UnsealError) metrics.countUnsealFailure(failure.reason);
+  if (failure instanceof RateLimitedError) metrics.countRateLimited(failure.throttler);
+
+  const level = end === 'aborted' ? 'debug' : status! >= 500 ? 'warn' : 'info';
   request.log[level](
     {
       method: request.method,
-      route: state.route,
+      route,
       status,
       durationMs: Math.round(durationMs * 10) / 10,
-      clientIp: state.clientIp,
-      operation: state.operation,
-      outcome: state.outcome,
-      upstreamStatus: state.upstream.status,
-      upstreamMs: state.upstream.durationMs,
+      clientIp: context?.clientIp || undefined,
+      operation: context?.operation,
+      outcome: context?.operation || failure !== undefined || end === 'aborted' ? outcome : undefined,
+      upstreamStatus: context?.upstreamCall?.status,
+      upstreamMs: context?.upstreamCall?.durationMs,
     },
-    'request completed',
+    end === 'aborted' ? 'request aborted by the client' : 'request completed',
   );
 }

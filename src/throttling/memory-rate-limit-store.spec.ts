@@ -34,3 +34,24 @@ describe('MemoryRateLimitStore', () => {
     expect((await store.consume([bucket('refresh_ip:a', 5)])).allowed).toBe(false);
   });
 });
+
+describe('MemoryRateLimitStore under a flood of new buckets', () => {
+  it('keeps at most its cap of buckets, dropping the oldest', async () => {
+    const store = new MemoryRateLimitStore(() => 0, 3);
+    for (const key of ['a', 'b', 'c', 'd']) await store.consume([bucket(`swap_ip:${key}`, 1, 60_000)]);
+    // d pushed out a: a has room again; b, c and d are still full.
+    expect((await store.consume([bucket('swap_ip:a', 1, 60_000)])).allowed).toBe(true);
+    expect((await store.consume([bucket('swap_ip:c', 1, 60_000)])).allowed).toBe(false);
+    expect((await store.consume([bucket('swap_ip:d', 1, 60_000)])).allowed).toBe(false);
+  });
+
+  it('drops expired buckets before live ones', async () => {
+    let now = 0;
+    const store = new MemoryRateLimitStore(() => now, 2);
+    await store.consume([bucket('swap_ip:short', 1, 10)]);
+    await store.consume([bucket('swap_ip:long', 1, 60_000)]);
+    now = 100;
+    await store.consume([bucket('swap_ip:new', 1, 60_000)]);
+    expect((await store.consume([bucket('swap_ip:long', 1, 60_000)])).allowed).toBe(false);
+  });
+});

@@ -5,8 +5,10 @@ interface Window {
   resetAt: number;
 }
 
-// Above this many live buckets, expired ones are swept on the next insert, bounding memory under a flood.
-const SWEEP_THRESHOLD = 50_000;
+// At most this many buckets are kept (about 100 bytes each: ~10 MB). Past it, the oldest bucket
+// is dropped to make room: under a flood of new addresses memory stays bounded and every insert
+// costs O(1), at the price of forgetting the counts of the longest-idle buckets.
+export const MAX_BUCKETS = 100_000;
 
 /**
  * Fixed windows in this process's memory: the store without REDIS_URL, and the `local` fallback
@@ -14,9 +16,14 @@ const SWEEP_THRESHOLD = 50_000;
  * refused requests; this one keeps neither.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
+  // In order of window start (Map keeps insertion order; a new window re-inserts its key), so the
+  // first entries are the ones that expire first.
   private readonly windows = new Map<string, Window>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxBuckets = MAX_BUCKETS,
+  ) {}
 
   async consume(checks: readonly BucketCheck[]): Promise<ConsumeResult> {
     const now = this.now();
@@ -30,20 +37,25 @@ export class MemoryRateLimitStore implements RateLimitStore {
     });
     const result = refusal(checks, waits);
     if (!result.allowed) return result;
-    if (this.windows.size > SWEEP_THRESHOLD) this.sweep(now);
     checks.forEach((check, index) => {
       const window = current[index];
-      if (window) window.hits += 1;
-      else this.windows.set(check.key, { hits: 1, resetAt: now + check.windowMs });
+      if (window) {
+        window.hits += 1;
+        return;
+      }
+      this.windows.delete(check.key);
+      this.makeRoom(now);
+      this.windows.set(check.key, { hits: 1, resetAt: now + check.windowMs });
     });
     return result;
   }
 
-  get size(): number {
-    return this.windows.size;
-  }
-
-  private sweep(now: number): void {
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+  /** Drops expired buckets at the front, then, if still full, the oldest live one. */
+  private makeRoom(now: number): void {
+    for (const [key, window] of this.windows) {
+      if (window.resetAt > now && this.windows.size < this.maxBuckets) return;
+      this.windows.delete(key);
+      if (window.resetAt > now) return;
+    }
   }
 }

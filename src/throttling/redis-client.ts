@@ -14,7 +14,7 @@ export function createRateLimitRedis(url: string, onConnectionError: (error: Err
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     // Commands of concurrent requests issued in the same tick share one write.
     enableAutoPipelining: true,
-    // Rate limiting must never hold up start-up: connect in the background.
+    // Connects at once, in the background; start-up waits for it at most untilReady's bound.
     lazyConnect: false,
   });
   redis.on('error', onConnectionError);
@@ -24,6 +24,8 @@ export function createRateLimitRedis(url: string, onConnectionError: (error: Err
 /**
  * Waits, at start, until Redis is ready or `timeoutMs` has passed, so the first requests are
  * counted in the shared store rather than falling back to the outage policy while connecting.
+ * Start-up is held up by at most `timeoutMs`, never more: past it the outage policy applies
+ * until the background connection succeeds.
  */
 export async function untilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true;

@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import type { RedisFailurePolicy } from '../config/gateway-config.js';
 import type { MemoryRateLimitStore } from './memory-rate-limit-store.js';
+import { OccasionalWarning } from './occasional-warning.js';
 import { RateLimitStorageUnavailableError } from './rate-limit-errors.js';
 import type { BucketCheck, ConsumeResult, RateLimitStore } from './rate-limit-store.js';
-
-// One warning per interval while Redis is failing, not one per request.
-const WARN_INTERVAL_MS = 30_000;
 
 /**
  * The shared (Redis) store with the outage policy of DESIGN §4: each failed call is counted and
@@ -13,7 +11,8 @@ const WARN_INTERVAL_MS = 30_000;
  * timeout), so "at once" is bounded; when Redis is back the next call simply goes there again.
  */
 export class ResilientRateLimitStore implements RateLimitStore {
-  private lastWarningAt = -Infinity;
+  // One warning per interval while Redis is failing, not one per request.
+  private readonly warning = new OccasionalWarning();
 
   constructor(
     private readonly shared: RateLimitStore,
@@ -36,9 +35,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
   }
 
   private warnNowAndThen(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastWarningAt < WARN_INTERVAL_MS) return;
-    this.lastWarningAt = now;
+    if (!this.warning.due()) return;
     const reason = error instanceof Error ? error.message : String(error);
     this.logger.warn(
       { policy: this.policy, reason },

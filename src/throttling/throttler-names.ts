@@ -1,4 +1,4 @@
-import type { TokenOperation } from '../tokens/token-operation.js';
+import type { TokenOperation } from '../operations/token-operation.js';
 
 /** Which operation each throttler limits; the names are label values of token_swap_rate_limited_total. */
 export const THROTTLER_OPERATION = {

@@ -1,4 +1,4 @@
-import { InvalidRequestError, UnsupportedGrantTypeError } from './token-request-errors.js';
+import { InvalidRequestError } from './token-request-errors.js';
 
 export interface SwapRequest {
   code: string;
@@ -15,7 +15,7 @@ export interface RefreshRequest {
 type Fields = Readonly<Record<string, unknown>>;
 
 /** A field as a string; empty counts as absent (DESIGN §2); any other type is a malformed request. */
-function field(fields: Fields, name: string): string | undefined {
+export function field(fields: Fields, name: string): string | undefined {
   const value = fields[name];
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw new InvalidRequestError(`${name} must be a string`);
@@ -39,12 +39,4 @@ export function toSwapRequest(fields: Fields): SwapRequest {
 
 export function toRefreshRequest(fields: Fields): RefreshRequest {
   return { sealedRefreshToken: requiredField(fields, 'refresh_token'), clientId: field(fields, 'client_id') };
-}
-
-/** On `/api/token` an explicit grant_type must be one we perform. */
-export function assertSupportedGrantType(fields: Fields): void {
-  const grantType = field(fields, 'grant_type');
-  if (grantType !== undefined && grantType !== 'authorization_code' && grantType !== 'refresh_token') {
-    throw new UnsupportedGrantTypeError();
-  }
 }

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
-import { UpstreamBadResponseError } from '../upstream/upstream-errors.js';
-import { UpstreamTokenClient, type UpstreamCallRecord } from '../upstream/upstream-token-client.js';
+import { UpstreamTokenClient } from '../upstream/upstream-token-client.js';
 import type { UpstreamTokens } from '../upstream/token-response.js';
 import { ClientMismatchError, RedirectUriNotAllowedError } from './token-request-errors.js';
 import type { RefreshRequest, SwapRequest } from './token-requests.js';
@@ -26,7 +25,7 @@ export class TokenService {
     @Inject(UpstreamTokenClient) private readonly upstream: UpstreamTokenClient,
   ) {}
 
-  async swap(request: SwapRequest, record?: UpstreamCallRecord): Promise<TokenResponseBody> {
+  async swap(request: SwapRequest): Promise<TokenResponseBody> {
     this.assertOurClient(request.clientId);
     const redirectUri = request.redirectUri ?? this.config.redirectUris[0]!;
     if (!this.config.redirectUris.includes(redirectUri)) throw new RedirectUriNotAllowedError();
@@ -37,20 +36,18 @@ export class TokenService {
       redirect_uri: redirectUri,
     };
     if (request.codeVerifier !== undefined) form.code_verifier = request.codeVerifier;
-    const tokens = await this.upstream.requestTokens('swap', form, record);
-    // The contract promises a refresh token on every swap; an answer without one is not usable.
-    if (!tokens.refreshToken) throw new UpstreamBadResponseError('token response has no refresh_token');
-    return this.respond(tokens, await this.sealer.seal(tokens.refreshToken));
+    const tokens = await this.upstream.requestTokens('swap', form);
+    // The upstream client refuses a swap answer without a refresh token (token-response.ts).
+    return this.respond(tokens, await this.sealer.seal(tokens.refreshToken!));
   }
 
-  async refresh(request: RefreshRequest, record?: UpstreamCallRecord): Promise<TokenResponseBody> {
+  async refresh(request: RefreshRequest): Promise<TokenResponseBody> {
     this.assertOurClient(request.clientId);
     const refreshToken = await this.sealer.unseal(request.sealedRefreshToken);
-    const tokens = await this.upstream.requestTokens(
-      'refresh',
-      { grant_type: 'refresh_token', refresh_token: refreshToken },
-      record,
-    );
+    const tokens = await this.upstream.requestTokens('refresh', {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
     // Rotation: a new upstream refresh token gets a new seal; otherwise the client keeps the one it sent.
     const sealed = tokens.refreshToken ? await this.sealer.seal(tokens.refreshToken) : request.sealedRefreshToken;
     return this.respond(tokens, sealed);

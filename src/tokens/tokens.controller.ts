@@ -1,81 +1,55 @@
 import { Controller, Delete, Get, HttpCode, Inject, Options, Patch, Post, Put, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { MethodNotAllowedError } from '../http/edge-errors.js';
-import { requestState } from '../http/request-state.js';
-import type { RequestFields } from '../http/token-request-body.js';
-import { LimitedTokenRoute, TokenThrottlerGuard } from '../throttling/token-throttler.guard.js';
-import { operationFor, type TokenRoute } from './token-operation.js';
-import { assertSupportedGrantType, toRefreshRequest, toSwapRequest } from './token-requests.js';
+import { ClientGoneError, MethodNotAllowedError } from '../http/edge-errors.js';
+import { clientIsGone, requestContext } from '../http/request-context.js';
+import { TokenThrottlerGuard } from '../throttling/token-throttler.guard.js';
+import { TOKEN_ROUTE_PATHS } from './token-routes.js';
 import { TokenService, type TokenResponseBody } from './token.service.js';
 
-const TOKEN_PATHS = ['swap', 'refresh', 'api/token', 'api/refresh_token'];
-
-/** The public token routes of DESIGN §2, including the two compatibility routes. */
+/**
+ * The public token routes of DESIGN §2 (the table in token-routes.ts). The edge has read the
+ * request (operation and fields) before the guard and this handler run; they only act on it.
+ */
 @Controller()
-@UseGuards(TokenThrottlerGuard)
 export class TokensController {
   constructor(@Inject(TokenService) private readonly tokens: TokenService) {}
 
-  @Post('swap')
+  @Post(TOKEN_ROUTE_PATHS)
   @HttpCode(200)
-  @LimitedTokenRoute('swap')
-  swap(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
-    return this.perform(request, 'swap');
-  }
-
-  @Post(['refresh', 'api/refresh_token'])
-  @HttpCode(200)
-  @LimitedTokenRoute('refresh')
-  refresh(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
-    return this.perform(request, 'refresh');
-  }
-
-  /** One URL for both operations, as the older token-swap servers had. */
-  @Post('api/token')
-  @HttpCode(200)
-  @LimitedTokenRoute('dispatch')
-  token(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
-    return this.perform(request, 'dispatch');
+  @UseGuards(TokenThrottlerGuard)
+  async perform(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
+    const tokenRequest = requestContext(request)!.tokenRequest!;
+    // A client that left gets nothing done on its behalf: above all, no call upstream.
+    if (clientIsGone(request)) throw new ClientGoneError();
+    return tokenRequest.operation === 'swap'
+      ? this.tokens.swap(tokenRequest.swap)
+      : this.tokens.refresh(tokenRequest.refresh);
   }
 
   // Other methods on the token paths get 405 rather than Fastify's 404 (DESIGN §2). OPTIONS is
   // taken over by the CORS preflight handler when CORS_ORIGINS is set.
-  @Get(TOKEN_PATHS)
+  @Get(TOKEN_ROUTE_PATHS)
   get(): never {
     throw new MethodNotAllowedError('POST');
   }
 
-  @Put(TOKEN_PATHS)
+  @Put(TOKEN_ROUTE_PATHS)
   put(): never {
     throw new MethodNotAllowedError('POST');
   }
 
-  @Patch(TOKEN_PATHS)
+  @Patch(TOKEN_ROUTE_PATHS)
   patch(): never {
     throw new MethodNotAllowedError('POST');
   }
 
-  @Delete(TOKEN_PATHS)
+  @Delete(TOKEN_ROUTE_PATHS)
   delete(): never {
     throw new MethodNotAllowedError('POST');
   }
 
-  @Options(TOKEN_PATHS)
+  @Options(TOKEN_ROUTE_PATHS)
   options(): never {
     throw new MethodNotAllowedError('POST');
-  }
-
-  private async perform(request: FastifyRequest, route: TokenRoute): Promise<TokenResponseBody> {
-    const fields = (request.body ?? {}) as RequestFields;
-    const state = requestState(request.raw);
-    const operation = operationFor(route, fields);
-    state.operation = operation;
-    if (route === 'dispatch') assertSupportedGrantType(fields);
-    const body =
-      operation === 'swap'
-        ? await this.tokens.swap(toSwapRequest(fields), state.upstream)
-        : await this.tokens.refresh(toRefreshRequest(fields), state.upstream);
-    state.outcome = 'success';
-    return body;
   }
 }

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import type { TokenOperation } from '../tokens/token-operation.js';
+import type { TokenOperation } from '../operations/token-operation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
@@ -21,7 +21,13 @@ export interface UpstreamCallRecord {
 }
 
 export interface UpstreamObserver {
-  observeUpstream(operation: TokenOperation, outcome: UpstreamOutcome, seconds: number): void;
+  /** `status` is upstream's HTTP status, undefined when it did not answer. */
+  observeUpstream(
+    operation: TokenOperation,
+    outcome: UpstreamOutcome,
+    seconds: number,
+    status: number | undefined,
+  ): void;
 }
 
 /** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
@@ -115,7 +121,7 @@ export class UpstreamTokenClient {
       const seconds = (performance.now() - started) / 1000;
       record.durationMs = Math.round(seconds * 10_000) / 10;
       this.circuit.record(isOutage(record.outcome ?? 'error', record.status));
-      this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds);
+      this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds, record.status);
     }
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { UpstreamCallObserver } from '../observability/upstream-call-observer.js';
 import { ObservabilityModule } from '../observability/observability.module.js';
 import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
 import { SealingModule } from '../sealing/sealing.module.js';
@@ -14,11 +14,11 @@ import { UpstreamTokenClient } from './upstream-token-client.js';
     { provide: CircuitBreaker, useFactory: () => new CircuitBreaker(DEFAULT_CIRCUIT) },
     {
       provide: UpstreamTokenClient,
-      inject: [GATEWAY_CONFIG, GatewayMetrics, CircuitBreaker, RefreshTokenSealer],
+      inject: [GATEWAY_CONFIG, UpstreamCallObserver, CircuitBreaker, RefreshTokenSealer],
       // The sealer tells which refresh tokens fit in a sealed token a client can send back.
       useFactory: (
         config: GatewayConfig,
-        observer: GatewayMetrics,
+        observer: UpstreamCallObserver,
         circuit: CircuitBreaker,
         sealer: RefreshTokenSealer,
       ) => new UpstreamTokenClient(config, observer, circuit, sealer),

@@ -21,6 +21,8 @@ export const REQUEST_OUTCOMES: readonly string[] = [
   'upstream_timeout',
   // a bug
   'internal_error',
+  // the client closed its connection before it was answered
+  'client_aborted',
 ];
 
 /** token_swap_upstream_request_duration_seconds{outcome}: how a call to the accounts service ended. */

@@ -24,11 +24,6 @@ export async function testRedisUrl(): Promise<string> {
   return container.getConnectionUrl();
 }
 
-export async function stopTestRedis(): Promise<void> {
-  await container?.stop();
-  container = undefined;
-}
-
 /** A key prefix of its own per suite, so suites sharing one Redis never see each other's buckets. */
 export function uniquePrefix(suite: string): string {
   return `test:${suite}:${randomBytes(4).toString('hex')}:`;

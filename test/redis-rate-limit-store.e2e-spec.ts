@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { testRedisUrl, uniquePrefix } from '../../test/support/redis.ts';
-import { RedisRateLimitStore } from './redis-rate-limit-store.js';
+import { testRedisUrl, uniquePrefix } from './support/redis.ts';
+import { RedisRateLimitStore } from '../src/throttling/redis-rate-limit-store.ts';
 
 let redis: Redis;
 beforeAll(async () => {

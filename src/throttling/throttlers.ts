@@ -1,0 +1,51 @@
+import { normalizeIp } from '@nestjs/throttler';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { TokenRequest } from '../tokens/token-routes.js';
+import { tokenTracker } from './bucket-keys.js';
+import { THROTTLER_NAMES, type ThrottlerName } from './throttler-names.js';
+
+/** Injection token of the throttlers in force (none when RATE_LIMIT_ENABLED=false). */
+export const THROTTLERS = Symbol('THROTTLERS');
+
+/** What a request is counted by: its client's address, or the sealed token it refreshes. */
+export type Tracked = { clientIp: string; tokenRequest: TokenRequest; isSealedToken(token: string): boolean };
+
+export interface Throttler {
+  name: ThrottlerName;
+  limit: number;
+  windowMs: number;
+  /** The request's bucket name for this throttler; undefined when it does not apply. */
+  tracker(request: Tracked): string | undefined;
+}
+
+// IPv6 clients are bucketed by /64, one subscriber's whole prefix (as @nestjs/throttler does).
+const byClient = (request: Tracked) => normalizeIp(request.clientIp, 64);
+// Only a well-formed sealed token of a known key gets a bucket: made-up tokens would otherwise
+// each create one (a Redis key for an hour) and are refused before upstream anyway.
+const bySealedToken = (request: Tracked) => {
+  if (request.tokenRequest.operation !== 'refresh') return undefined;
+  const sealed = request.tokenRequest.refresh.sealedRefreshToken;
+  return request.isSealedToken(sealed) ? tokenTracker(sealed) : undefined;
+};
+
+const TRACKERS: Record<ThrottlerName, Throttler['tracker']> = {
+  swap_ip: byClient,
+  refresh_ip: byClient,
+  refresh_token: bySealedToken,
+};
+
+/** The throttlers of DESIGN §4 with the configured limits, in the order of throttler-names.ts. */
+export function throttlersFor(config: GatewayConfig): Throttler[] {
+  if (!config.rateLimit.enabled) return [];
+  const limits: Record<ThrottlerName, { limit: number; windowSeconds: number }> = {
+    swap_ip: config.rateLimit.swapPerIp,
+    refresh_ip: config.rateLimit.refreshPerIp,
+    refresh_token: config.rateLimit.refreshPerToken,
+  };
+  return THROTTLER_NAMES.map((name) => ({
+    name,
+    limit: limits[name].limit,
+    windowMs: limits[name].windowSeconds * 1000,
+    tracker: TRACKERS[name],
+  }));
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from '@jest/globals';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import type { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { UnsealError } from '../sealing/unseal-error.js';
+import type { UpstreamTokens } from '../upstream/token-response.js';
+import type { UpstreamTokenClient } from '../upstream/upstream-token-client.js';
+import { ClientMismatchError, RedirectUriNotAllowedError } from './token-request-errors.js';
+import { TokenService } from './token.service.js';
+
+const config = { clientId: 'our-client', redirectUris: ['app://cb', 'https://app.example/cb'] } as GatewayConfig;
+
+// The sealer and upstream client as plain fakes: the service is pure logic between them.
+function service(answer: UpstreamTokens) {
+  const calls: { operation: string; form: Record<string, string> }[] = [];
+  const upstream = {
+    requestTokens: async (operation: string, form: Record<string, string>) => {
+      calls.push({ operation, form });
+      return answer;
+    },
+  } as unknown as UpstreamTokenClient;
+  const sealer = {
+    seal: async (token: string) => `sealed(${token})`,
+    unseal: async (sealed: string) => {
+      if (!sealed.startsWith('sealed(')) throw new UnsealError('malformed');
+      return sealed.slice('sealed('.length, -1);
+    },
+  } as unknown as RefreshTokenSealer;
+  return { tokens: new TokenService(config, sealer, upstream), calls };
+}
+
+const full: UpstreamTokens = {
+  accessToken: 'at',
+  tokenType: 'Bearer',
+  scope: 'user-read-email',
+  expiresIn: 3600,
+  refreshToken: 'rt',
+};
+
+describe('TokenService', () => {
+  it('swaps a code with the default redirect_uri and seals the refresh token, fields in contract order', async () => {
+    const { tokens, calls } = service(full);
+    const body = await tokens.swap({ code: 'c', codeVerifier: 'v' });
+    expect(calls).toEqual([
+      {
+        operation: 'swap',
+        form: { grant_type: 'authorization_code', code: 'c', redirect_uri: 'app://cb', code_verifier: 'v' },
+      },
+    ]);
+    expect(Object.entries(body)).toEqual([
+      ['access_token', 'at'],
+      ['token_type', 'Bearer'],
+      ['scope', 'user-read-email'],
+      ['expires_in', 3600],
+      ['refresh_token', 'sealed(rt)'],
+    ]);
+  });
+
+  it('refuses a redirect_uri outside the allowlist and another client_id, without calling upstream', async () => {
+    const { tokens, calls } = service(full);
+    await expect(tokens.swap({ code: 'c', redirectUri: 'evil://cb' })).rejects.toBeInstanceOf(
+      RedirectUriNotAllowedError,
+    );
+    await expect(tokens.swap({ code: 'c', clientId: 'other' })).rejects.toBeInstanceOf(ClientMismatchError);
+    await expect(tokens.refresh({ sealedRefreshToken: 'sealed(rt)', clientId: 'other' })).rejects.toBeInstanceOf(
+      ClientMismatchError,
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it('refreshes with the unsealed token and keeps the sealed token the client sent when upstream does not rotate', async () => {
+    const { tokens, calls } = service({ accessToken: 'at2' });
+    const body = await tokens.refresh({ sealedRefreshToken: 'sealed(rt)', clientId: 'our-client' });
+    expect(calls).toEqual([{ operation: 'refresh', form: { grant_type: 'refresh_token', refresh_token: 'rt' } }]);
+    expect(body).toEqual({ access_token: 'at2', refresh_token: 'sealed(rt)' });
+  });
+
+  it('seals the new refresh token when upstream rotates', async () => {
+    const { tokens } = service({ accessToken: 'at2', refreshToken: 'rt2' });
+    expect((await tokens.refresh({ sealedRefreshToken: 'sealed(rt)' })).refresh_token).toBe('sealed(rt2)');
+  });
+
+  it('lets an unseal failure through untouched, before any upstream call', async () => {
+    const { tokens, calls } = service(full);
+    await expect(tokens.refresh({ sealedRefreshToken: 'forged' })).rejects.toBeInstanceOf(UnsealError);
+    expect(calls).toEqual([]);
+  });
+});

@@ -33,6 +33,13 @@ describe("the HTTP server's own refusals", () => {
     expectContractAnswer(answer, 400);
   });
 
+  it('answers a URL it cannot decode with 400 in the contract shape and headers', async () => {
+    const answer = await rawExchange(fx.gateway.url, (socket) => {
+      socket.write('POST /swap%zz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    expectContractAnswer(answer, 400);
+  });
+
   it('answers request headers over the limit with 431 in the contract shape and headers', async () => {
     const answer = await rawExchange(fx.gateway.url, (socket) => {
       socket.write(formPost('/swap', 'code=x', { 'x-filler': 'a'.repeat(20_000) }));

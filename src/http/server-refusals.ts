@@ -55,6 +55,7 @@ export function frameworkErrorHandler(
   reply: FastifyReply,
 ): void {
   const status = error.statusCode === 414 ? 414 : 400;
+  request.log.debug({ status, code: (error as { code?: string }).code }, 'request refused by the HTTP server');
   void reply
     .status(status)
     .headers({ ...CONTRACT_HEADERS, 'x-request-id': request.id })

@@ -100,8 +100,11 @@ describe('token answers the gateway cannot use', () => {
     fx.fake.state.refreshTokenLength = LONGEST_SEALABLE + 1;
     const answer = await fx.call('/swap', { code: fx.code() });
     fx.fake.reset();
-    expect({ status: answer.status, error: answer.json.error }).toEqual({ status: 502, error: 'server_error' });
-    expect(answer.json).not.toHaveProperty('refresh_token');
+    expect(answer.json).toEqual({
+      error: 'server_error',
+      error_description: 'the accounts service issued a refresh token too long to seal',
+    });
+    expect(answer.status).toBe(502);
     expect(await metric(fx, errors)).toBe(before + 1);
   });
 

@@ -10,6 +10,7 @@ import {
 import {
   UpstreamBadResponseError,
   UpstreamClientAuthenticationError,
+  UpstreamRefreshTokenTooLongError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
@@ -96,6 +97,8 @@ export function toWireError(exception: unknown): WireError {
   if (exception instanceof UpstreamClientAuthenticationError) {
     return wire(500, 'server_error', 'the gateway is misconfigured', 'upstream_misconfigured');
   }
+  if (exception instanceof UpstreamRefreshTokenTooLongError)
+    return wire(502, 'server_error', 'the accounts service issued a refresh token too long to seal', 'upstream_error');
   if (exception instanceof UpstreamBadResponseError)
     return wire(502, 'server_error', 'the accounts service failed', 'upstream_error');
   if (exception instanceof UpstreamUnavailableError) {

@@ -27,14 +27,6 @@ export class UpstreamRejectedError extends UpstreamError {
     super(`upstream rejected the grant: ${error}`);
     this.name = 'UpstreamRejectedError';
   }
-
-  /**
-   * @deprecated Transitional, until http/wire-errors.ts maps `upstreamStatus` itself: the wire
-   * status the edge used to receive (never 401/403, DESIGN §2). Remove with that change.
-   */
-  get status(): number {
-    return this.upstreamStatus === 401 || this.upstreamStatus === 403 ? 400 : this.upstreamStatus;
-  }
 }
 
 /** Upstream does not accept our client id or secret: our configuration is wrong. */

@@ -13,10 +13,9 @@ import {
   type UpstreamOutcome,
 } from './upstream-errors.js';
 
-/** What one upstream call did, for the request log line (status, duration) and metrics. */
-export interface UpstreamCallRecord {
+/** What one upstream call did, gathered while it runs and reported to the observer at its end. */
+interface UpstreamCallRecord {
   status?: number;
-  durationMs?: number;
   outcome?: UpstreamOutcome;
 }
 
@@ -101,11 +100,8 @@ export class UpstreamTokenClient {
     this.timeoutMs = config.upstreamTimeoutMs;
   }
 
-  async requestTokens(
-    operation: TokenOperation,
-    form: Record<string, string>,
-    record: UpstreamCallRecord = {},
-  ): Promise<UpstreamTokens> {
+  async requestTokens(operation: TokenOperation, form: Record<string, string>): Promise<UpstreamTokens> {
+    const record: UpstreamCallRecord = {};
     const wait = this.circuit.refusal();
     if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
     const started = performance.now();
@@ -119,7 +115,6 @@ export class UpstreamTokenClient {
       throw typed;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      record.durationMs = Math.round(seconds * 10_000) / 10;
       this.circuit.record(isOutage(record.outcome ?? 'error', record.status));
       this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds, record.status);
     }

@@ -1,13 +1,55 @@
+/**
+ * The contract of the fake Spotify accounts service that the gateway's end-to-end tests, the demo,
+ * the benchmarks, the container test and the Helm test rely on. Not a test of every corner of the
+ * fake: only what those users would silently get wrong if it changed.
+ */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { FakeAccounts } from './index.ts';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { FakeAccounts, FakeMode } from './index.ts';
 import { startFakeAccounts } from './index.ts';
-import { basicAuth, CLIENT, GOOD_AUTH, oauthErrorBody, pkcePair, postForm, REDIRECT_URI } from './spec-helpers.ts';
 
-describe('fake Spotify accounts: client authentication and code swap', () => {
+const CLIENT = { clientId: 'test-client-id', clientSecret: 'test-client-secret' };
+const REDIRECT_URI = 'http://127.0.0.1:8888/callback';
+const basicAuth = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const GOOD_AUTH = basicAuth(CLIENT.clientId, CLIENT.clientSecret);
+const TOKEN = /^[A-Za-z0-9_-]{100,}$/;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  /** The parsed body, or undefined when it is not JSON. */
+  json: Record<string, unknown> | undefined;
+}
+
+async function toAnswer(response: Response): Promise<Answer> {
+  const text = await response.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, json };
+}
+
+/** POSTs a form the way the gateway does (fetch sets the urlencoded content type). */
+async function postForm(url: string, fields: Record<string, string>, authorization = GOOD_AUTH): Promise<Answer> {
+  return toAnswer(await fetch(url, { method: 'POST', headers: { authorization }, body: new URLSearchParams(fields) }));
+}
+
+const oauthError = (error: string, description: string) => ({ error, error_description: description });
+
+describe('fake Spotify accounts: the contract its users rely on', () => {
   let fake: FakeAccounts;
-  /** `authorization` null: no Authorization header at all. */
-  const swap = (fields: Record<string, string>, authorization: string | null = GOOD_AUTH) =>
-    postForm(fake.tokenUrl, { grant_type: 'authorization_code', ...fields }, authorization ?? undefined);
+  const swap = (fields: Record<string, string>, authorization?: string) =>
+    postForm(fake.tokenUrl, { grant_type: 'authorization_code', ...fields }, authorization);
+  const swapIssued = () => swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), redirect_uri: REDIRECT_URI });
+  const refresh = (refreshToken: string) =>
+    postForm(fake.tokenUrl, { grant_type: 'refresh_token', refresh_token: refreshToken });
 
   beforeAll(async () => {
     fake = await startFakeAccounts(CLIENT);
@@ -17,130 +59,283 @@ describe('fake Spotify accounts: client authentication and code swap', () => {
   });
   beforeEach(() => fake.reset());
 
-  describe('client authentication', () => {
-    const invalidClient = oauthErrorBody('invalid_client', 'Invalid client');
-
-    it('accepts HTTP Basic', async () => {
-      const answer = await swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), redirect_uri: REDIRECT_URI });
-      expect(answer.status).toBe(200);
-    });
-
-    it('accepts client_id and client_secret in the body', async () => {
-      const code = fake.issueCode({ redirectUri: REDIRECT_URI });
-      const answer = await swap(
-        { code, redirect_uri: REDIRECT_URI, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret },
-        null,
-      );
-      expect(answer.status).toBe(200);
-    });
-
-    it.each([
-      ['a wrong secret', basicAuth(CLIENT.clientId, 'wrong')],
-      ['a wrong id', basicAuth('other-client', CLIENT.clientSecret)],
-      ['no credentials', null],
-      ['a body client_id without client_secret', null, { client_id: CLIENT.clientId }],
-      ['a wrong client_secret in the body', null, { client_id: CLIENT.clientId, client_secret: 'wrong' }],
-      ['a malformed Basic header', 'Basic !!!'],
-      ['a Bearer header', 'Bearer abc'],
-    ])(
-      'answers 400 invalid_client for %s',
-      async (_case, authorization: string | null, bodyFields: Record<string, string> = {}) => {
-        const code = fake.issueCode({ redirectUri: REDIRECT_URI });
-        const answer = await swap({ code, redirect_uri: REDIRECT_URI, ...bodyFields }, authorization);
-        expect(answer.status).toBe(400);
-        expect(answer.json).toEqual(invalidClient);
-      },
-    );
-
-    it('rejects a body client_id that contradicts the Basic header', async () => {
-      const answer = await swap({ code: 'x', redirect_uri: REDIRECT_URI, client_id: 'someone-else' });
-      expect(answer.json).toEqual(invalidClient);
-    });
+  it('authenticates the client by HTTP Basic; a wrong secret is 400 invalid_client (as Spotify, not 401)', async () => {
+    const code = fake.issueCode({ redirectUri: REDIRECT_URI });
+    const wrong = await swap({ code, redirect_uri: REDIRECT_URI }, basicAuth(CLIENT.clientId, 'wrong'));
+    expect(wrong.status).toBe(400);
+    expect(wrong.json).toEqual(oauthError('invalid_client', 'Invalid client'));
+    expect((await swapIssued()).status).toBe(200);
   });
 
-  describe('grant_type=authorization_code', () => {
-    it('swaps a code for Spotify-shaped tokens with the scope it was issued with', async () => {
-      const code = fake.issueCode({ redirectUri: REDIRECT_URI, scope: 'user-read-private streaming' });
-      const answer = await swap({ code, redirect_uri: REDIRECT_URI });
+  it('swaps an issued code once for Spotify-shaped tokens; a reused or made-up code is invalid_grant', async () => {
+    const code = fake.issueCode({ redirectUri: REDIRECT_URI, scope: 'user-read-private streaming' });
+    const first = await swap({ code, redirect_uri: REDIRECT_URI });
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({
+      access_token: expect.stringMatching(TOKEN),
+      token_type: 'Bearer',
+      scope: 'user-read-private streaming',
+      expires_in: 3600,
+      refresh_token: expect.stringMatching(TOKEN),
+    });
+    const reused = await swap({ code, redirect_uri: REDIRECT_URI });
+    expect(reused.status).toBe(400);
+    expect(reused.json).toEqual(oauthError('invalid_grant', 'Invalid authorization code'));
+    // The Helm test's made-up code.
+    expect((await swap({ code: 'helm-test-made-up', redirect_uri: REDIRECT_URI })).json).toEqual(
+      oauthError('invalid_grant', 'Invalid authorization code'),
+    );
+  });
+
+  it('requires exactly the redirect_uri the code was issued for', async () => {
+    for (const redirectUri of [`${REDIRECT_URI}/`, 'http://127.0.0.1:8888/other']) {
+      const answer = await swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), redirect_uri: redirectUri });
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual(oauthError('invalid_grant', 'Invalid redirect URI'));
+    }
+  });
+
+  it('checks the PKCE code_verifier against an S256 challenge', async () => {
+    const verifier = randomBytes(48).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const withChallenge = () => fake.issueCode({ redirectUri: REDIRECT_URI, codeChallenge: challenge });
+    expect((await swap({ code: withChallenge(), redirect_uri: REDIRECT_URI, code_verifier: verifier })).status).toBe(
+      200,
+    );
+    // The challenge itself as verifier: S256 is applied, not plain comparison.
+    for (const wrong of [randomBytes(48).toString('base64url'), challenge]) {
+      const answer = await swap({ code: withChallenge(), redirect_uri: REDIRECT_URI, code_verifier: wrong });
+      expect(answer.json).toEqual(oauthError('invalid_grant', 'code_verifier was incorrect'));
+    }
+  });
+
+  it('refreshes without a new refresh token, unless rotateRefreshTokens revokes the old one for a new one', async () => {
+    const refreshToken = String((await swapIssued()).json?.['refresh_token']);
+    const plain = await refresh(refreshToken);
+    expect(plain.status).toBe(200);
+    expect(plain.json).toEqual({
+      access_token: expect.stringMatching(TOKEN),
+      token_type: 'Bearer',
+      scope: 'user-read-email',
+      expires_in: 3600,
+    });
+
+    fake.state.rotateRefreshTokens = true;
+    const rotated = String((await refresh(refreshToken)).json?.['refresh_token']);
+    expect(rotated).toMatch(TOKEN);
+    expect(rotated).not.toBe(refreshToken);
+    expect((await refresh(refreshToken)).json).toEqual(oauthError('invalid_grant', 'Invalid refresh token'));
+    expect((await refresh(rotated)).status).toBe(200);
+  });
+
+  it('GET /authorize redirects to redirect_uri with a swappable code and the state', async () => {
+    const query = new URLSearchParams({
+      client_id: CLIENT.clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      state: 'xyz 123',
+    });
+    const response = await fetch(`${fake.url}/authorize?${query}`, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    const target = new URL(response.headers.get('location') ?? '');
+    expect(`${target.origin}${target.pathname}`).toBe(REDIRECT_URI);
+    expect(target.searchParams.get('state')).toBe('xyz 123');
+    const code = target.searchParams.get('code') ?? '';
+    expect((await swap({ code, redirect_uri: REDIRECT_URI })).status).toBe(200);
+  });
+
+  it('answers each failure mode as documented, counts and records the calls; reset() undoes the switches', async () => {
+    const expected: [Exclude<FakeMode, 'normal' | 'hang'>, (answer: Answer) => void][] = [
+      [
+        'error5xx',
+        (a) =>
+          expect([a.status, a.headers.get('content-type'), a.json]).toEqual([
+            503,
+            expect.stringMatching(/^text\/html/),
+            undefined,
+          ]),
+      ],
+      ['rateLimited', (a) => expect([a.status, a.headers.get('retry-after')]).toEqual([429, '7'])],
+      ['garbage', (a) => expect([a.status, a.json]).toEqual([200, undefined])],
+      [
+        'missingAccessToken',
+        (a) =>
+          expect([a.status, a.json?.['access_token'], a.json?.['refresh_token']]).toEqual([
+            200,
+            undefined,
+            expect.any(String),
+          ]),
+      ],
+      [
+        'invalidClient',
+        (a) => expect([a.status, a.json]).toEqual([400, oauthError('invalid_client', 'Invalid client')]),
+      ],
+      [
+        'wafBlock',
+        (a) =>
+          expect([a.status, a.headers.get('content-type'), a.json]).toEqual([
+            403,
+            expect.stringMatching(/^text\/html/),
+            undefined,
+          ]),
+      ],
+      [
+        'missingRefreshToken',
+        (a) =>
+          expect([a.status, a.json?.['access_token'], a.json?.['refresh_token']]).toEqual([
+            200,
+            expect.any(String),
+            undefined,
+          ]),
+      ],
+    ];
+    for (const [mode, check] of expected) {
+      fake.state.mode = mode;
+      check(await swapIssued());
+    }
+    expect(fake.calls).toEqual({
+      total: expected.length,
+      authorizationCode: expected.length,
+      refreshToken: 0,
+      otherGrantType: 0,
+    });
+    expect(fake.lastRequest).toEqual({
+      form: expect.objectContaining({ grant_type: 'authorization_code', redirect_uri: REDIRECT_URI }),
+      authorization: GOOD_AUTH,
+      contentType: expect.stringMatching(/^application\/x-www-form-urlencoded/),
+    });
+
+    // reset() restores the switches and clears the counts and lastRequest; issued grants stay valid.
+    const refreshToken = fake.issueRefreshToken();
+    fake.reset();
+    expect(fake.state.mode).toBe('normal');
+    expect(fake.calls.total).toBe(0);
+    expect(fake.lastRequest).toBeUndefined();
+    expect((await refresh(refreshToken)).status).toBe(200);
+  });
+
+  it('acceptAnyCode swaps any code and refreshes any token, and remembers nothing', async () => {
+    fake.state.acceptAnyCode = true;
+    const fields = { code: 'anything', redirect_uri: 'http://anywhere/' };
+    const first = await swap(fields);
+    expect(first.json?.['refresh_token']).toEqual(expect.stringMatching(TOKEN));
+    expect((await swap(fields)).status).toBe(200);
+    const refreshed = await refresh('whatever');
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.json).not.toHaveProperty('refresh_token');
+
+    fake.state.acceptAnyCode = false;
+    expect((await refresh(String(first.json?.['refresh_token']))).json).toEqual(
+      oauthError('invalid_grant', 'Invalid refresh token'),
+    );
+  });
+
+  it('refreshTokenLength issues and honours refresh tokens of exactly that length; expiresInAsString', async () => {
+    fake.state.refreshTokenLength = 7000;
+    fake.state.expiresInAsString = true;
+    const swapped = await swapIssued();
+    expect(swapped.json?.['expires_in']).toBe('3600');
+    const refreshToken = String(swapped.json?.['refresh_token']);
+    expect(refreshToken).toMatch(/^AQ[A-Za-z0-9_-]{6998}$/);
+    expect((await refresh(refreshToken)).status).toBe(200);
+  });
+
+  it('/__control sets switches (delayMs delays answers, never its own), reports them with calls and lastRequest, and resets', async () => {
+    const control = async (body?: unknown, path = '/__control') =>
+      toAnswer(
+        await fetch(
+          `${fake.url}${path}`,
+          body === undefined
+            ? {}
+            : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+        ),
+      );
+    expect((await control({ delayMs: 300, rotateRefreshTokens: true })).status).toBe(200);
+    expect(fake.state).toMatchObject({ delayMs: 300, rotateRefreshTokens: true });
+    expect((await control({ colour: 'blue' })).status).toBe(400);
+
+    const started = performance.now();
+    const swapped = await swapIssued();
+    expect(swapped.status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(280);
+
+    const read = await control();
+    expect(read.json?.['state']).toEqual(fake.state);
+    expect(read.json?.['calls']).toMatchObject({ total: 1, authorizationCode: 1 });
+    // The container test reads the refresh token the gateway sent upstream from here.
+    await refresh(String(swapped.json?.['refresh_token']));
+    const afterRefresh = await control();
+    expect(afterRefresh.json?.['lastRequest']).toMatchObject({
+      form: { grant_type: 'refresh_token', refresh_token: swapped.json?.['refresh_token'] },
+    });
+
+    fake.state.mode = 'hang';
+    fake.state.delayMs = 60_000;
+    const reset = await control({}, '/__control/reset');
+    expect(reset.json?.['state']).toMatchObject({ mode: 'normal', delayMs: 0, rotateRefreshTokens: false });
+    expect(reset.json?.['calls']).toMatchObject({ total: 0 });
+  });
+});
+
+describe('fake Spotify accounts: hang and close()', () => {
+  it('hang takes the request and never answers; close() returns at once, cutting off hanging and delayed requests', async () => {
+    const fake = await startFakeAccounts(CLIENT);
+    const pending = (answer: Promise<unknown>) =>
+      answer.then(
+        () => 'answered',
+        () => 'cut off',
+      );
+    const waitForCalls = async (total: number) => {
+      const deadline = Date.now() + 5000;
+      while (fake.calls.total < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(fake.calls.total).toBe(total);
+    };
+    fake.state.mode = 'hang';
+    const hanging = pending(postForm(fake.tokenUrl, { grant_type: 'refresh_token', refresh_token: 'x' }));
+    await waitForCalls(1);
+    fake.state.mode = 'normal';
+    fake.state.delayMs = 60_000;
+    const delayed = pending(postForm(fake.tokenUrl, { grant_type: 'refresh_token', refresh_token: 'x' }));
+    await waitForCalls(2);
+    expect(await Promise.race([hanging, new Promise((r) => setTimeout(() => r('pending'), 300))])).toBe('pending');
+
+    const started = performance.now();
+    await fake.close();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await hanging).toBe('cut off');
+    expect(await delayed).toBe('cut off');
+  });
+});
+
+describe('fake Spotify accounts: main.ts', () => {
+  it('prints {"fakeAccounts": url} once listening, takes --accept-any-code, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./main.ts', import.meta.url)), '--accept-any-code'], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        FAKE_CLIENT_ID: CLIENT.clientId,
+        FAKE_CLIENT_SECRET: CLIENT.clientSecret,
+        FAKE_PORT: '0',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const [line] = (await once(lines, 'line')) as [string];
+      lines.close();
+      const { fakeAccounts: url } = JSON.parse(line) as { fakeAccounts: string };
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const answer = await postForm(`${url}/api/token`, {
+        grant_type: 'authorization_code',
+        code: 'any',
+        redirect_uri: 'x',
+      });
       expect(answer.status).toBe(200);
-      expect(answer.headers.get('content-type')).toBe('application/json');
-      expect(answer.json).toEqual({
-        access_token: expect.stringMatching(/^[A-Za-z0-9_-]{100,}$/),
-        token_type: 'Bearer',
-        scope: 'user-read-private streaming',
-        expires_in: 3600,
-        refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{100,}$/),
-      });
-    });
 
-    it("defaults the scope to 'user-read-email' and issues unique tokens", async () => {
-      const first = await swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), redirect_uri: REDIRECT_URI });
-      const second = await swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), redirect_uri: REDIRECT_URI });
-      expect(first.json?.['scope']).toBe('user-read-email');
-      expect(first.json?.['access_token']).not.toBe(second.json?.['access_token']);
-      expect(first.json?.['refresh_token']).not.toBe(second.json?.['refresh_token']);
-    });
-
-    it('honours a code only once', async () => {
-      const code = fake.issueCode({ redirectUri: REDIRECT_URI });
-      expect((await swap({ code, redirect_uri: REDIRECT_URI })).status).toBe(200);
-      const reused = await swap({ code, redirect_uri: REDIRECT_URI });
-      expect(reused.status).toBe(400);
-      expect(reused.json).toEqual(oauthErrorBody('invalid_grant', 'Invalid authorization code'));
-    });
-
-    it('rejects a code it never issued', async () => {
-      const answer = await swap({ code: 'AQmadeup', redirect_uri: REDIRECT_URI });
-      expect(answer.json).toEqual(oauthErrorBody('invalid_grant', 'Invalid authorization code'));
-    });
-
-    it.each([
-      ['a different redirect_uri', { redirect_uri: 'http://127.0.0.1:8888/other' }],
-      ['a trailing slash', { redirect_uri: `${REDIRECT_URI}/` }],
-      ['no redirect_uri', {}],
-    ])('rejects %s', async (_case, fields: Record<string, string>) => {
-      const answer = await swap({ code: fake.issueCode({ redirectUri: REDIRECT_URI }), ...fields });
-      expect(answer.status).toBe(400);
-      expect(answer.json).toEqual(oauthErrorBody('invalid_grant', 'Invalid redirect URI'));
-    });
-
-    it('answers invalid_request without a code', async () => {
-      const answer = await swap({ redirect_uri: REDIRECT_URI });
-      expect(answer.status).toBe(400);
-      expect(answer.json?.['error']).toBe('invalid_request');
-    });
-
-    describe('PKCE', () => {
-      it('accepts the matching S256 code_verifier', async () => {
-        const { verifier, challenge } = pkcePair();
-        const code = fake.issueCode({
-          redirectUri: REDIRECT_URI,
-          codeChallenge: challenge,
-          codeChallengeMethod: 'S256',
-        });
-        expect((await swap({ code, redirect_uri: REDIRECT_URI, code_verifier: verifier })).status).toBe(200);
-      });
-
-      it('accepts the matching plain code_verifier', async () => {
-        const code = fake.issueCode({
-          redirectUri: REDIRECT_URI,
-          codeChallenge: 'plain-verifier',
-          codeChallengeMethod: 'plain',
-        });
-        expect((await swap({ code, redirect_uri: REDIRECT_URI, code_verifier: 'plain-verifier' })).status).toBe(200);
-      });
-
-      it.each([
-        ['a wrong verifier', { code_verifier: pkcePair().verifier }],
-        ['the challenge itself as verifier (S256 not applied)', undefined],
-        ['no verifier', {}],
-      ])('rejects %s', async (_case, fields: Record<string, string> | undefined) => {
-        const { challenge } = pkcePair();
-        const code = fake.issueCode({ redirectUri: REDIRECT_URI, codeChallenge: challenge });
-        const answer = await swap({ code, redirect_uri: REDIRECT_URI, ...(fields ?? { code_verifier: challenge }) });
-        expect(answer.status).toBe(400);
-        expect(answer.json).toEqual(oauthErrorBody('invalid_grant', 'code_verifier was incorrect'));
-      });
-    });
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      expect((await exited)[0]).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });

@@ -40,7 +40,7 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
   const peerAddresses = new WeakMap<Socket, string | undefined>();
   fastify.server.on('connection', (socket: Socket) => peerAddresses.set(socket, socket.remoteAddress));
 
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const kind = route.startsWith(options.basePath) ? tokenRouteKind(route.slice(options.basePath.length)) : undefined;
     // Decided once, here: a client that resets its connection right after sending must not reach
@@ -49,6 +49,11 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
     const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
     attachRequestContext(request, new RequestContext(route, kind, clientIp ?? ''));
+    // A client that leaves once its request was read (e.g. while upstream is called) is seen
+    // neither by onResponse nor, reliably, by onRequestAbort: the response closing unfinished is.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted');
+    });
     done(clientIp === undefined ? new ClientGoneError() : undefined);
   });
 

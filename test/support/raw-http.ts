@@ -55,12 +55,16 @@ export async function rawExchange(
   return { ...parse(raw), closedAfterMs };
 }
 
-/** Sends a complete request and resets the connection (TCP RST) at once, without reading the answer. */
-export async function sendAndReset(url: string, request: string): Promise<void> {
+/**
+ * Sends a complete request and resets the connection (TCP RST) without reading the answer: at
+ * once, or after `afterMs` (e.g. while the gateway waits for upstream).
+ */
+export async function sendAndReset(url: string, request: string, afterMs = 0): Promise<void> {
   const socket = open(url);
   socket.on('error', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   await new Promise<void>((resolve) => socket.write(request, () => resolve()));
+  if (afterMs > 0) await new Promise((resolve) => setTimeout(resolve, afterMs));
   socket.resetAndDestroy();
 }
 

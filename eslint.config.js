@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config/**', 'test/**', 'bench/**', '**/*.spec.ts', 'scripts/**'],
+    files: ['src/config/**', 'test/**', 'bench/**', '**/*.spec.ts', 'scripts/**', 'examples/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -144,6 +144,66 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
     expect((await swap({ code, redirect_uri: REDIRECT_URI })).status).toBe(200);
   });
 
+  it('GET /authorize with show_dialog=true shows a consent page; its Agree posts back for a PKCE-bound code, Cancel is access_denied', async () => {
+    const verifier = randomBytes(48).toString('base64url');
+    const fields = {
+      client_id: CLIENT.clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'user-read-private',
+      state: 'st<"ate>',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    };
+    const page = await fetch(`${fake.url}/authorize?${new URLSearchParams({ ...fields, show_dialog: 'true' })}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toMatch(/<button[^>]*value="agree"[^>]*>Agree<\/button>/);
+    expect(html).toContain('value="st&lt;&quot;ate&gt;"');
+
+    // What the browser posts when Agree is clicked: the hidden fields and the button's value.
+    const decide = (decision: string) =>
+      fetch(`${fake.url}/authorize`, {
+        method: 'POST',
+        body: new URLSearchParams({ ...fields, decision }),
+        redirect: 'manual',
+      });
+    const agreed = await decide('agree');
+    expect(agreed.status).toBe(303);
+    const target = new URL(agreed.headers.get('location') ?? '');
+    expect(`${target.origin}${target.pathname}`).toBe(REDIRECT_URI);
+    expect(target.searchParams.get('state')).toBe(fields.state);
+    const code = target.searchParams.get('code') ?? '';
+    expect((await swap({ code, redirect_uri: REDIRECT_URI, code_verifier: 'wrong'.repeat(10) })).json).toEqual(
+      oauthError('invalid_grant', 'code_verifier was incorrect'),
+    );
+    const { code: second } = Object.fromEntries(
+      new URL((await decide('agree')).headers.get('location') ?? '').searchParams,
+    );
+    const swapped = await swap({ code: second ?? '', redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    expect([swapped.status, swapped.json?.['scope']]).toEqual([200, 'user-read-private']);
+
+    const cancelled = new URL((await decide('cancel')).headers.get('location') ?? '');
+    expect(Object.fromEntries(cancelled.searchParams)).toEqual({ error: 'access_denied', state: fields.state });
+    // The consent page checks the request as the redirect does.
+    expect((await fetch(`${fake.url}/authorize?show_dialog=true&client_id=other&response_type=code`)).status).toBe(400);
+  });
+
+  it('GET /v1/me answers the fake user for an access token the fake issued, else 401', async () => {
+    const me = (authorization?: string) =>
+      fetch(`${fake.url}/v1/me`, authorization === undefined ? {} : { headers: { authorization } }).then(toAnswer);
+    const accessToken = String((await swapIssued()).json?.['access_token']);
+    const ok = await me(`Bearer ${accessToken}`);
+    expect([ok.status, ok.json]).toEqual([200, { id: 'fake-user', display_name: 'Fake User' }]);
+    const refreshed = String((await refresh(fake.issueRefreshToken())).json?.['access_token']);
+    expect((await me(`Bearer ${refreshed}`)).status).toBe(200);
+    for (const authorization of [undefined, `Bearer ${accessToken}x`, `Bearer BQmadeup`, accessToken]) {
+      const denied = await me(authorization);
+      expect([denied.status, denied.json]).toEqual([401, { error: { status: 401, message: 'Invalid access token' } }]);
+    }
+  });
+
   it('answers each failure mode as documented, counts and records the calls; reset() undoes the switches', async () => {
     const expected: [Exclude<FakeMode, 'normal' | 'hang'>, (answer: Answer) => void][] = [
       [

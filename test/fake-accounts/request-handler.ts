@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { answerAuthorize } from './authorize-endpoint.ts';
+import { answerAuthorize, answerConsent } from './authorize-endpoint.ts';
 import { answerControlRead, answerControlReset, answerControlWrite } from './control-endpoint.ts';
 import type { FakeContext } from './fake-context.ts';
 import { failureReply } from './failure-modes.ts';
@@ -8,6 +8,7 @@ import type { PendingTimers } from './pending-timers.ts';
 import type { Reply } from './replies.ts';
 import { jsonReply, oauthError } from './replies.ts';
 import { answerTokenRequest } from './token-endpoint.ts';
+import { answerMe } from './web-api.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -23,7 +24,18 @@ type Handler = (exchange: Exchange) => Promise<void> | void;
 
 const ROUTES: Record<string, Record<string, Handler>> = {
   '/api/token': { POST: handleToken },
-  '/authorize': { GET: (x) => answerLater(x, answerAuthorize(x.context, x.url.searchParams)) },
+  '/authorize': {
+    GET: (x) => answerLater(x, answerAuthorize(x.context, x.url.searchParams)),
+    POST: async (x) =>
+      answerLater(
+        x,
+        await withBody(x.request, (body) =>
+          answerConsent(x.context, parseForm(body, x.request.headers['content-type'])),
+        ),
+      ),
+  },
+  // A sliver of the Web API, so a client can prove its access token works.
+  '/v1/me': { GET: (x) => sendReply(x.response, answerMe(x.context, x.request.headers.authorization)) },
   // The control plane is never delayed or broken by the switches it sets.
   '/__control': {
     GET: (x) => sendReply(x.response, answerControlRead(x.context)),

@@ -6,6 +6,8 @@ import { randomToken } from './random-token.ts';
 import type { Reply } from './replies.ts';
 import { invalidClient, invalidGrant, invalidRequest, jsonReply, oauthError } from './replies.ts';
 
+const ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
+
 /** POST /api/token as Spotify answers it when all is well (the failure modes are applied elsewhere). */
 export function answerTokenRequest(
   context: FakeContext,
@@ -69,10 +71,10 @@ function refreshAccessToken(context: FakeContext, form: Record<string, string>):
 
 function tokenReply(context: FakeContext, scope: string, refreshToken: string | undefined): Reply {
   return jsonReply(200, {
-    access_token: randomToken('BQ'),
+    access_token: context.grants.issueAccessToken(ACCESS_TOKEN_LIFETIME_SECONDS),
     token_type: 'Bearer',
     scope,
-    expires_in: context.state.expiresInAsString ? '3600' : 3600,
+    expires_in: context.state.expiresInAsString ? String(ACCESS_TOKEN_LIFETIME_SECONDS) : ACCESS_TOKEN_LIFETIME_SECONDS,
     // JSON.stringify drops undefined, so without a new refresh token the field is absent.
     refresh_token: refreshToken,
   });

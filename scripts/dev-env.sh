@@ -1,8 +1,8 @@
 # Source this file (bash): `source scripts/dev-env.sh` puts Node.js 24 on PATH, installing it from
 # the npm registry's `node` package when the machine's node is older. With `--test` it also makes
 # sure what the test suite drives is there: redis-server (started and REDIS_URL set when none is
-# answering), Prometheus' promtool/prometheus and docker-compose (Debian packages; installing needs
-# root).
+# answering), Prometheus' promtool/prometheus, docker-compose and chromium (Debian packages;
+# installing needs root).
 # It changes only this shell's PATH and REDIS_URL.
 
 _tsg_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v promtool >/dev/null || _tsg_missing+=(prometheus)
   # `docker-compose config` validates docker-compose.yml in the deployment tests (no engine needed).
   command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || _tsg_missing+=(docker-compose)
+  # The browser test (test/client-flow.e2e-spec.ts) drives Debian's chromium at /usr/bin/chromium.
+  [ -x /usr/bin/chromium ] || _tsg_missing+=(chromium)
   if [ ${#_tsg_missing[@]} -gt 0 ]; then
     echo "dev-env: installing ${_tsg_missing[*]} (Debian packages)" >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${_tsg_missing[@]}" >/dev/null

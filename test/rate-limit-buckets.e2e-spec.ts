@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startFakeAccounts, type FakeAccounts } from './fake-accounts/index.ts';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } from './support/gateway-fixture.ts';
+import { CLIENT_ID, CLIENT_SECRET, upstreamEnv } from './support/gateway-fixture.ts';
 import { newKeyEntry, startGateway, type GatewayProcess } from './support/gateway-process.ts';
 import { post } from './support/http-client.ts';
 import { testRedisUrl, uniquePrefix } from './support/redis.ts';
@@ -25,10 +25,7 @@ afterAll(async () => {
 
 async function gateway(env: Record<string, string>): Promise<GatewayProcess> {
   const started = await startGateway({
-    SPOTIFY_CLIENT_ID: CLIENT_ID,
-    SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
-    SPOTIFY_REDIRECT_URI: REDIRECT_URI,
-    SPOTIFY_TOKEN_URL: fake.tokenUrl,
+    ...upstreamEnv(fake),
     TOKEN_ENCRYPTION_KEYS: newKeyEntry('buckets'),
     REDIS_URL: redisUrl,
     LOG_LEVEL: 'info',

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { startFakeAccounts, type FakeAccounts } from './fake-accounts/index.ts';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } from './support/gateway-fixture.ts';
+import { CLIENT_ID, CLIENT_SECRET, upstreamEnv } from './support/gateway-fixture.ts';
 import { newKeyEntry, startGateway, type GatewayProcess } from './support/gateway-process.ts';
 import { post } from './support/http-client.ts';
 import { freePort, RedisProcess, uniquePrefix } from './support/redis.ts';
@@ -26,10 +26,7 @@ afterAll(async () => {
 
 function startWith(env: Record<string, string>): Promise<GatewayProcess> {
   return startGateway({
-    SPOTIFY_CLIENT_ID: CLIENT_ID,
-    SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
-    SPOTIFY_REDIRECT_URI: REDIRECT_URI,
-    SPOTIFY_TOKEN_URL: fake.tokenUrl,
+    ...upstreamEnv(fake),
     TOKEN_ENCRYPTION_KEYS: keys,
     REDIS_URL: redis.url,
     RATE_LIMIT_SWAP_PER_IP: '3/1m',

@@ -9,6 +9,16 @@ export const CLIENT_SECRET = 'e2e-client-secret-5f1d9a';
 export const REDIRECT_URI = 'e2e-app://callback';
 export const OTHER_REDIRECT_URI = 'https://e2e.example.com/callback';
 
+/** The gateway settings that point it at a fake accounts service with the e2e client. */
+export function upstreamEnv(fake: FakeAccounts): Record<string, string> {
+  return {
+    SPOTIFY_CLIENT_ID: CLIENT_ID,
+    SPOTIFY_CLIENT_SECRET: CLIENT_SECRET,
+    SPOTIFY_REDIRECT_URI: REDIRECT_URI,
+    SPOTIFY_TOKEN_URL: fake.tokenUrl,
+  };
+}
+
 /**
  * A fake accounts service and a gateway process in front of it, plus a record of every secret
  * the run handles, so a suite can check that none of them reached a log line.

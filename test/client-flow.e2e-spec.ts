@@ -137,14 +137,9 @@ describe('the command-line client against the gateway, in a real browser', () =>
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 60_000);
 
-  const me = async (accessToken: string) => {
-    const response = await fetch(`${fake.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
-    return { status: response.status, json: (await response.json()) as unknown };
-  };
-
-  it('signs in on the consent page, swaps through the gateway, and refreshes through it', async () => {
-    const tokenFile = join(workDir, 'config', 'tokens.json');
-    const login = client([
+  /** `login --no-browser` against the fake's consent page, the callback on `port`. */
+  const startLogin = (tokenFile: string, extra: string[] = []) =>
+    client([
       'login',
       '--no-browser',
       ...common(),
@@ -152,13 +147,21 @@ describe('the command-line client against the gateway, in a real browser', () =>
       CLIENT.clientId,
       '--authorize-url',
       `${fake.url}/authorize`,
-      '--scope',
-      'user-read-private user-read-email',
       '--redirect-port',
       String(port),
       '--token-file',
       tokenFile,
+      ...extra,
     ]);
+
+  const me = async (accessToken: string) => {
+    const response = await fetch(`${fake.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+    return { status: response.status, json: (await response.json()) as unknown };
+  };
+
+  it('signs in on the consent page, swaps through the gateway, and refreshes through it', async () => {
+    const tokenFile = join(workDir, 'config', 'tokens.json');
+    const login = startLogin(tokenFile, ['--scope', 'user-read-private user-read-email']);
     const authorizeUrl = await withTimeout(
       login.line(`${fake.url}/authorize?`),
       STEP_MS,
@@ -221,19 +224,7 @@ describe('the command-line client against the gateway, in a real browser', () =>
 
   it('a callback with another state fails the login and stores nothing', async () => {
     const tokenFile = join(workDir, 'mismatch', 'tokens.json');
-    const login = client([
-      'login',
-      '--no-browser',
-      ...common(),
-      '--client-id',
-      CLIENT.clientId,
-      '--authorize-url',
-      `${fake.url}/authorize`,
-      '--redirect-port',
-      String(port),
-      '--token-file',
-      tokenFile,
-    ]);
+    const login = startLogin(tokenFile);
     await withTimeout(login.line(`${fake.url}/authorize?`), STEP_MS, 'the printed URL', login.output);
     const swapsBefore = fake.calls.authorizationCode;
     const forged = await fetch(`http://127.0.0.1:${port}/callback?code=stolen&state=not-the-state-we-sent`);

@@ -49,8 +49,9 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
     const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
     attachRequestContext(request, new RequestContext(route, kind, clientIp ?? ''));
-    // A client that leaves once its request was read (e.g. while upstream is called) is seen
-    // neither by onResponse nor, reliably, by onRequestAbort: the response closing unfinished is.
+    // A client that leaves before its answer is sent (while the body arrives, or while upstream is
+    // called) is never seen by onResponse, and Fastify's onRequestAbort misses those that leave
+    // after the body was read: the response closing unfinished catches every one of them.
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted');
     });
@@ -88,11 +89,6 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
 
   fastify.addHook('onResponse', (request, reply, done) => {
     accountForRequest(metrics, request, reply, 'answered');
-    done();
-  });
-
-  fastify.addHook('onRequestAbort', (request, done) => {
-    accountForRequest(metrics, request, undefined, 'aborted');
     done();
   });
 }

@@ -1,5 +1,4 @@
-/** DESIGN §2: bodies over 8 KiB are refused with 413. */
-export const MAX_BODY_BYTES = 8 * 1024;
+export { MAX_BODY_BYTES } from '../operations/request-body-limit.js';
 
 // How long a client may take to send its request: headers, and headers plus body. A token request
 // is under 8 KiB, so 10 s is generous even on a poor mobile link, and a client dripping its

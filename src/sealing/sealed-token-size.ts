@@ -2,14 +2,15 @@
  * How long a sealed token is, computed from its format, so that the gateway never hands out a
  * token that the client cannot send back.
  *
- * DESIGN §2 caps a request body at 8 KiB (the edge enforces it; sealing may not import the edge,
- * so the number is restated here). A refresh body carries the sealed token and, besides its own
- * field name, what clients add: `grant_type=refresh_token` on /api/token, `client_id`, sometimes
- * `scope` or `redirect_uri`. 1 KiB is kept for those, so a sealed token may be at most 7 KiB.
+ * DESIGN §2 caps a request body at 8 KiB (MAX_BODY_BYTES, enforced by the edge). A refresh body
+ * carries the sealed token and, besides its own field name, what clients add:
+ * `grant_type=refresh_token` on /api/token, `client_id`, sometimes `scope` or `redirect_uri`.
+ * 1 KiB is kept for those, so a sealed token may be at most 7 KiB.
  */
-export const REQUEST_BODY_LIMIT_BYTES = 8 * 1024;
+import { MAX_BODY_BYTES } from '../operations/request-body-limit.js';
+
 const BODY_FRAMING_RESERVE_BYTES = 1024;
-export const SEALED_TOKEN_MAX_LENGTH = REQUEST_BODY_LIMIT_BYTES - BODY_FRAMING_RESERVE_BYTES;
+export const SEALED_TOKEN_MAX_LENGTH = MAX_BODY_BYTES - BODY_FRAMING_RESERVE_BYTES;
 
 // Compact JWE with alg "dir": header..iv.ciphertext.tag; the iv (12 bytes) and tag (16 bytes) of
 // A256GCM are 16 and 22 base64url characters, the encrypted key is empty, A256GCM adds no bytes.

@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { GatewayConfig } from './config/gateway-config.js';
 import { WireErrorFilter } from './http/wire-error.filter.js';
 import { ObservabilityModule } from './observability/observability.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { ThrottlingModule } from './throttling/throttling.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
@@ -20,6 +21,7 @@ export class AppModule {
         // own logs go through the same pino instance.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         ObservabilityModule,
+        RedisModule,
         ThrottlingModule,
         TokensModule,
       ],

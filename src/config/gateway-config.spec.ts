@@ -94,13 +94,11 @@ describe('loadConfig', () => {
       ...minimal,
       REDIS_SENTINELS: 'sentinel-0:26379',
       REDIS_SENTINEL_MASTER: 'mymaster',
-      LEGACY_TOKEN_SECRET_FILE: '/run/secrets/legacy',
       REDIS_URL: 'redis://127.0.0.1:6379',
     });
     expect(problems).toEqual([
       'REDIS_SENTINELS: not supported by this version of the gateway yet (see README, Configuration)',
       'REDIS_SENTINEL_MASTER: not supported by this version of the gateway yet (see README, Configuration)',
-      'LEGACY_TOKEN_SECRET: not supported by this version of the gateway yet (see README, Configuration)',
     ]);
     expect(problemsOf({ ...minimal, REDIS_TLS: '' })).toEqual([]);
   });
@@ -154,5 +152,39 @@ describe('loadConfig', () => {
     expect(
       problemsOf({ ...minimal, TOKEN_ENCRYPTION_KEYS: 'k2:' + Buffer.alloc(16).toString('base64url') }).join(),
     ).toContain('32 bytes');
+  });
+
+  it('reads the lifecycle settings of DESIGN §8 with safe defaults: no rotation, 60 s grace, no migration, open', () => {
+    expect(loadConfig(minimal).lifecycle).toEqual({
+      rotation: false,
+      reuseGraceSeconds: 60,
+      legacyTokenSecret: undefined,
+      stateRedisFailure: 'open',
+    });
+    const directory = mkdtempSync(join(tmpdir(), 'tsg-legacy-'));
+    writeFileSync(join(directory, 'legacy'), 's3cr3t\n');
+    expect(
+      loadConfig({
+        ...minimal,
+        REFRESH_TOKEN_ROTATION: 'true',
+        REFRESH_TOKEN_REUSE_GRACE: '0s',
+        LEGACY_TOKEN_SECRET_FILE: join(directory, 'legacy'),
+        TOKEN_STATE_REDIS_FAILURE: 'closed',
+      }).lifecycle,
+    ).toEqual({ rotation: true, reuseGraceSeconds: 0, legacyTokenSecret: 's3cr3t', stateRedisFailure: 'closed' });
+    const problems = problemsOf({
+      ...minimal,
+      REFRESH_TOKEN_ROTATION: 'sometimes',
+      REFRESH_TOKEN_REUSE_GRACE: '2h',
+      LEGACY_TOKEN_SECRET: 'xyzzy\tplugh',
+      TOKEN_STATE_REDIS_FAILURE: 'local',
+    });
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual([
+      'REFRESH_TOKEN_ROTATION',
+      'REFRESH_TOKEN_REUSE_GRACE',
+      'LEGACY_TOKEN_SECRET',
+      'TOKEN_STATE_REDIS_FAILURE',
+    ]);
+    expect(problems.join('\n')).not.toContain('plugh');
   });
 });

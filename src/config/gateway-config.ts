@@ -6,7 +6,12 @@ import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.
 export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
 
 /** Variables that hold secrets: they may come from `NAME_FILE`, and their values are never echoed. */
-export const SECRET_VARIABLES = ['SPOTIFY_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEYS', 'REDIS_URL'] as const;
+export const SECRET_VARIABLES = [
+  'SPOTIFY_CLIENT_SECRET',
+  'TOKEN_ENCRYPTION_KEYS',
+  'REDIS_URL',
+  'LEGACY_TOKEN_SECRET',
+] as const;
 
 /**
  * Names DESIGN §6 and §8 define that this version does not read yet (Redis Sentinel, Cluster and
@@ -23,13 +28,11 @@ export const NOT_YET_SUPPORTED_VARIABLES = [
   'REDIS_PASSWORD',
   'REDIS_TLS',
   'REDIS_TLS_CA_FILE',
-  'REFRESH_TOKEN_ROTATION',
-  'REFRESH_TOKEN_REUSE_GRACE',
-  'LEGACY_TOKEN_SECRET',
-  'TOKEN_STATE_REDIS_FAILURE',
 ] as const;
 
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
+/** TOKEN_STATE_REDIS_FAILURE (DESIGN §8): refresh without the family checks, or refuse with 503. */
+export type TokenStateFailurePolicy = 'open' | 'closed';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 /** Fastify's trust-proxy setting: no proxy, a hop count, or the proxies' addresses/CIDRs. */
 export type TrustProxy = false | number | string[];
@@ -48,6 +51,14 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   encryptionKeys: EncryptionKeyEntry[];
   refreshTokenMaxAgeSeconds: number;
+  /** The refresh-token lifecycle of DESIGN §8. */
+  lifecycle: {
+    rotation: boolean;
+    reuseGraceSeconds: number;
+    /** LEGACY_TOKEN_SECRET: the older Ruby servers' secret; undefined turns migration off. */
+    legacyTokenSecret: string | undefined;
+    stateRedisFailure: TokenStateFailurePolicy;
+  };
   redisUrl: string | undefined;
   rateLimit: {
     enabled: boolean;
@@ -158,6 +169,20 @@ const environmentSchema = z.object({
       ctx.addIssue({ code: 'custom', message: 'must be a duration such as 180d, 12h, 30m or 90s' });
     return seconds ?? 0;
   }),
+  REFRESH_TOKEN_ROTATION: booleanFlag(false),
+  REFRESH_TOKEN_REUSE_GRACE: optional(z.string()).transform((value, ctx) => {
+    const text = value ?? '60s';
+    const seconds = /^0+[smhd]?$/.test(text.trim()) ? 0 : parseDurationSeconds(text);
+    if (seconds === undefined || seconds > 3600)
+      ctx.addIssue({ code: 'custom', message: 'must be a duration from 0s to 1h, such as 60s' });
+    return seconds ?? 0;
+  }),
+  // The Ruby servers read it as any string; only control characters are refused here.
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  LEGACY_TOKEN_SECRET: optional(z.string().regex(/^[^\x00-\x1f\x7f]{1,1024}$/, 'must be 1-1024 printable characters')),
+  TOKEN_STATE_REDIS_FAILURE: optional(z.enum(['open', 'closed'], { error: 'must be open or closed' })).transform(
+    (value) => value ?? 'open',
+  ),
   REDIS_URL: optional(z.string()).refine((value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value), {
     message: 'must be a redis:// or rediss:// URL',
   }),
@@ -242,6 +267,12 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
     encryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
     refreshTokenMaxAgeSeconds: env.REFRESH_TOKEN_MAX_AGE,
+    lifecycle: {
+      rotation: env.REFRESH_TOKEN_ROTATION,
+      reuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE,
+      legacyTokenSecret: env.LEGACY_TOKEN_SECRET,
+      stateRedisFailure: env.TOKEN_STATE_REDIS_FAILURE,
+    },
     redisUrl: env.REDIS_URL,
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,

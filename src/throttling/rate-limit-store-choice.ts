@@ -16,7 +16,7 @@ export function rateLimitStoreFor(
   onStorageError: () => void,
   logger: PinoLogger,
 ): RateLimitStore {
-  if (!redis) {
+  if (!redis || !config.rateLimit.enabled) {
     if (config.rateLimit.enabled) {
       logger.warn('REDIS_URL is not set: rate limits are kept in this process only (single instance)');
     }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RedisFailurePolicy } from '../config/gateway-config.js';
 import type { MemoryRateLimitStore } from './memory-rate-limit-store.js';
-import { OccasionalWarning } from './occasional-warning.js';
+import { OccasionalWarning } from '../redis/occasional-warning.js';
 import { RateLimitStorageUnavailableError } from './rate-limit-errors.js';
 import type { BucketCheck, ConsumeResult, RateLimitStore } from './rate-limit-store.js';
 

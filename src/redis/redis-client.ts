@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 
 /**
- * A Redis client that fails fast, as a rate limiter must: no offline queue (a command while
+ * A Redis client that fails fast, as a rate limiter and a per-request state check must: no offline queue (a command while
  * disconnected fails at once instead of waiting), no retries per command, a short command
  * timeout, and reconnection with a bounded backoff in the background.
  */
-export function createRateLimitRedis(url: string, onConnectionError: (error: Error) => void): Redis {
+export function createGatewayRedis(url: string, onConnectionError: (error: Error) => void): Redis {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -5,6 +5,13 @@ import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
 import { TOKEN_OPERATIONS, type TokenOperation } from '../operations/token-operation.js';
 import { UPSTREAM_OUTCOMES, type UpstreamOutcome } from '../upstream/upstream-errors.js';
 
+/** Label values of token_swap_revocations_total{cause} (DESIGN §8). */
+export const REVOCATION_CAUSES = ['client', 'reuse'] as const;
+export type RevocationCause = (typeof REVOCATION_CAUSES)[number];
+/** Label values of token_swap_legacy_tokens_total{outcome} (DESIGN §8). */
+export const LEGACY_TOKEN_OUTCOMES = ['migrated', 'rejected'] as const;
+export type LegacyTokenOutcome = (typeof LEGACY_TOKEN_OUTCOMES)[number];
+
 // From a 1 ms local answer (bad input, throttled) to a 5-10 s upstream timeout.
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -59,6 +66,26 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly revocations = new Counter({
+    name: 'token_swap_revocations_total',
+    help: 'Token families revoked: by the client (POST /revoke) or on reuse of a rotated token.',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly legacyTokens = new Counter({
+    name: 'token_swap_legacy_tokens_total',
+    help: 'Tokens of the older Ruby servers presented: migrated to sealed tokens, or rejected.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly tokenStateErrors = new Counter({
+    name: 'token_swap_token_state_storage_errors_total',
+    help: 'Refresh-token state (Redis) operations that failed; answered by TOKEN_STATE_REDIS_FAILURE.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Counters start at zero for every known label set, so rate() and increase() see the first event.
@@ -67,6 +94,9 @@ export class GatewayMetrics {
     for (const reason of UNSEAL_FAILURE_REASONS) this.unsealFailures.inc({ reason }, 0);
     for (const throttler of THROTTLER_NAMES) this.rateLimited.inc({ throttler }, 0);
     this.storageErrors.inc(0);
+    for (const cause of REVOCATION_CAUSES) this.revocations.inc({ cause }, 0);
+    for (const outcome of LEGACY_TOKEN_OUTCOMES) this.legacyTokens.inc({ outcome }, 0);
+    this.tokenStateErrors.inc(0);
     // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
     for (const operation of TOKEN_OPERATIONS)
       for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
@@ -94,5 +124,17 @@ export class GatewayMetrics {
 
   countStorageError(): void {
     this.storageErrors.inc();
+  }
+
+  countRevocation(cause: RevocationCause): void {
+    this.revocations.inc({ cause });
+  }
+
+  countLegacyToken(outcome: LegacyTokenOutcome): void {
+    this.legacyTokens.inc({ outcome });
+  }
+
+  countTokenStateError(): void {
+    this.tokenStateErrors.inc();
   }
 }

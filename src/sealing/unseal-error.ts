@@ -5,6 +5,9 @@ export const UNSEAL_FAILURE_REASONS = [
   'decrypt_failed',
   'wrong_client',
   'expired',
+  // DESIGN §8: the token's family was revoked (POST /revoke, or a replay), or this token was replayed.
+  'revoked',
+  'reused',
 ] as const;
 export type UnsealFailureReason = (typeof UNSEAL_FAILURE_REASONS)[number];
 

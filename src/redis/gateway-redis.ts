@@ -10,11 +10,14 @@ import { createGatewayRedis, untilReady } from './redis-client.js';
  */
 export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
 
+/** The connection behind GATEWAY_REDIS, whatever the topology; users code against this alias. */
+export type GatewayRedis = Redis;
+
 // Start-up waits at most this long for Redis; past it the outage policies apply until Redis answers.
 const START_WAIT_FOR_REDIS_MS = 1000;
 
 /** Opens the gateway's Redis connection, waiting for it at start for at most a second. */
-export async function openGatewayRedis(config: GatewayConfig, logger: PinoLogger): Promise<Redis | undefined> {
+export async function openGatewayRedis(config: GatewayConfig, logger: PinoLogger): Promise<GatewayRedis | undefined> {
   if (!config.redisUrl) return undefined;
   // Connection errors repeat on every reconnect attempt.
   const warning = new OccasionalWarning();

@@ -89,18 +89,132 @@ describe('loadConfig', () => {
     );
   });
 
-  it('refuses settings of DESIGN §6/§8 that this version does not read yet, rather than running without them', () => {
-    const problems = problemsOf({
-      ...minimal,
-      REDIS_SENTINELS: 'sentinel-0:26379',
-      REDIS_SENTINEL_MASTER: 'mymaster',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+  describe('Redis topologies (DESIGN §6)', () => {
+    const caFile = () => {
+      const directory = mkdtempSync(join(tmpdir(), 'tsg-redis-ca-'));
+      const file = join(directory, 'ca.pem');
+      writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      return file;
+    };
+
+    it('has no Redis without a topology, and reads a standalone URL with its credentials, TLS and database', () => {
+      expect(loadConfig(minimal).redis).toBeUndefined();
+      expect(loadConfig({ ...minimal, REDIS_URL: 'rediss://app:p%40ss@cache.example.com:6380/2' }).redis).toEqual({
+        topology: { kind: 'standalone', address: { host: 'cache.example.com', port: 6380 }, db: 2 },
+        username: 'app',
+        password: 'p@ss',
+        tls: { ca: undefined },
+        protocol: 3,
+      });
+      const plain = loadConfig({ ...minimal, REDIS_URL: 'redis://[::1]', REDIS_PASSWORD: 'over-the-url' }).redis;
+      expect(plain).toMatchObject({
+        topology: { address: { host: '::1', port: 6379 }, db: 0 },
+        password: 'over-the-url',
+        tls: undefined,
+      });
     });
-    expect(problems).toEqual([
-      'REDIS_SENTINELS: not supported by this version of the gateway yet (see README, Configuration)',
-      'REDIS_SENTINEL_MASTER: not supported by this version of the gateway yet (see README, Configuration)',
-    ]);
-    expect(problemsOf({ ...minimal, REDIS_TLS: '' })).toEqual([]);
+
+    it('reads a Sentinel set and a Cluster with the shared settings, the passwords also from _FILE', () => {
+      const directory = mkdtempSync(join(tmpdir(), 'tsg-redis-'));
+      writeFileSync(join(directory, 'password'), 'data-node-password\n');
+      const sentinel = loadConfig({
+        ...minimal,
+        REDIS_SENTINELS: 'sentinel-0.redis:26379, 10.0.0.7:26379,[fd00::7]:26379',
+        REDIS_SENTINEL_MASTER: 'mymaster',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-password',
+        REDIS_PASSWORD_FILE: join(directory, 'password'),
+        REDIS_USERNAME: 'gateway',
+        REDIS_TLS: 'true',
+        REDIS_TLS_CA_FILE: caFile(),
+        REDIS_PROTOCOL: '2',
+      }).redis;
+      expect(sentinel).toEqual({
+        topology: {
+          kind: 'sentinel',
+          sentinels: [
+            { host: 'sentinel-0.redis', port: 26379 },
+            { host: '10.0.0.7', port: 26379 },
+            { host: 'fd00::7', port: 26379 },
+          ],
+          masterName: 'mymaster',
+          sentinelPassword: 'sentinel-password',
+        },
+        username: 'gateway',
+        password: 'data-node-password',
+        tls: { ca: expect.stringContaining('BEGIN CERTIFICATE') },
+        protocol: 2,
+      });
+      expect(loadConfig({ ...minimal, REDIS_CLUSTER_NODES: 'node-0:6379,node-1:6379' }).redis?.topology).toEqual({
+        kind: 'cluster',
+        nodes: [
+          { host: 'node-0', port: 6379 },
+          { host: 'node-1', port: 6379 },
+        ],
+      });
+    });
+
+    it('refuses conflicting and incomplete topologies, naming each problem at once', () => {
+      expect(
+        problemsOf({
+          ...minimal,
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          REDIS_SENTINELS: 'sentinel-0:26379,sentinel-1',
+          REDIS_CLUSTER_NODES: 'node-0:6379,node-1:99999',
+          REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
+          REDIS_PROTOCOL: '4',
+        }),
+      ).toEqual([
+        'REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES: set only one Redis topology: REDIS_URL (standalone), REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES',
+        'REDIS_SENTINEL_MASTER: is required with REDIS_SENTINELS (the name of the master the sentinels watch)',
+        'REDIS_SENTINELS: "sentinel-1" is not host:port (e.g. redis-0.redis:6379 or [fd00::1]:6379)',
+        'REDIS_CLUSTER_NODES: "node-1:99999" is not host:port (e.g. redis-0.redis:6379 or [fd00::1]:6379)',
+        'REDIS_TLS_CA_FILE: needs TLS: set REDIS_TLS=true or use a rediss:// URL',
+        'REDIS_TLS_CA_FILE: cannot read the file it names',
+        'REDIS_PROTOCOL: must be 2 (RESP2) or 3 (RESP3)',
+      ]);
+      expect(problemsOf({ ...minimal, REDIS_SENTINEL_MASTER: 'mymaster', REDIS_TLS: 'maybe' })).toEqual([
+        'REDIS_SENTINELS: is required with REDIS_SENTINEL_MASTER (host:port of each sentinel)',
+        'REDIS_TLS: must be true or false',
+      ]);
+    });
+
+    it('refuses shared settings without a topology, a CA file without a certificate, and TLS off with rediss://', () => {
+      const notPem = join(mkdtempSync(join(tmpdir(), 'tsg-redis-')), 'ca.pem');
+      writeFileSync(notPem, 'not a certificate');
+      expect(
+        problemsOf({ ...minimal, REDIS_PASSWORD: 'orphan-password', REDIS_SENTINEL_PASSWORD: 'orphan-too' }),
+      ).toEqual([
+        'REDIS_SENTINEL_PASSWORD: applies to Sentinel only; REDIS_SENTINELS is not set',
+        'REDIS_PASSWORD: is set, but no Redis topology is: set REDIS_URL (standalone), REDIS_SENTINELS with REDIS_SENTINEL_MASTER, or REDIS_CLUSTER_NODES',
+      ]);
+      expect(
+        problemsOf({ ...minimal, REDIS_URL: 'rediss://h:6379', REDIS_TLS: 'false', REDIS_TLS_CA_FILE: notPem }),
+      ).toEqual([
+        'REDIS_TLS: is false, but REDIS_URL is a rediss:// (TLS) URL',
+        'REDIS_TLS_CA_FILE: needs TLS: set REDIS_TLS=true or use a rediss:// URL',
+        'REDIS_TLS_CA_FILE: the file holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+      ]);
+      // Empty variables count as unset, as the compose file and the chart leave them.
+      expect(problemsOf({ ...minimal, REDIS_TLS: '', REDIS_SENTINELS: '', REDIS_PASSWORD: '' })).toEqual([]);
+    });
+
+    it('never echoes a password of REDIS_URL or REDIS_PASSWORD in a problem', () => {
+      const problems = problemsOf({
+        ...minimal,
+        REDIS_URL: 'redis://user:url-secret-5a1@host:6379/99?tls=true',
+        REDIS_PASSWORD: 'env-secret-7c3',
+        REDIS_CLUSTER_NODES: 'node:6379',
+      });
+      expect(problems.map((problem) => problem.split(':')[0])).toEqual([
+        'REDIS_URL, REDIS_CLUSTER_NODES',
+        'REDIS_URL',
+        'REDIS_URL',
+      ]);
+      expect(problems.join('\n')).not.toMatch(/url-secret-5a1|env-secret-7c3/);
+      expect(problemsOf({ ...minimal, REDIS_URL: 'http://user:url-secret-5a1@host' }).join()).not.toContain(
+        'url-secret-5a1',
+      );
+    });
   });
 
   it('accepts http upstreams on loopback only, hop counts and CIDR lists for TRUST_PROXY, and CORS origins', () => {

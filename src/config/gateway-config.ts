@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds, parseRateLimit, type RateLimit } from './durations.js';
 import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.js';
+import { REDIS_VARIABLES, redisSettingsFrom, type RedisSettings } from './redis-settings.js';
 
 export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
 
@@ -10,25 +11,17 @@ export const SECRET_VARIABLES = [
   'SPOTIFY_CLIENT_SECRET',
   'TOKEN_ENCRYPTION_KEYS',
   'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
   'LEGACY_TOKEN_SECRET',
 ] as const;
 
 /**
- * Names DESIGN §6 and §8 define that this version does not read yet (Redis Sentinel, Cluster and
- * TLS settings; the refresh-token lifecycle). A deployment that sets one (the Helm chart renders
- * them from its values) would otherwise run silently without it, e.g. with per-pod limits instead
- * of shared ones, so setting any of them is a start-up error until it is implemented.
+ * Names DESIGN §6 and §8 define that this version does not read yet (none today). A deployment
+ * that sets one (the Helm chart renders them from its values) would otherwise run silently
+ * without it, so setting any of them is a start-up error until it is implemented.
  */
-export const NOT_YET_SUPPORTED_VARIABLES = [
-  'REDIS_SENTINELS',
-  'REDIS_SENTINEL_MASTER',
-  'REDIS_SENTINEL_PASSWORD',
-  'REDIS_CLUSTER_NODES',
-  'REDIS_USERNAME',
-  'REDIS_PASSWORD',
-  'REDIS_TLS',
-  'REDIS_TLS_CA_FILE',
-] as const;
+export const NOT_YET_SUPPORTED_VARIABLES: readonly string[] = [];
 
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 /** TOKEN_STATE_REDIS_FAILURE (DESIGN §8): refresh without the family checks, or refuse with 503. */
@@ -59,7 +52,8 @@ export interface GatewayConfig {
     legacyTokenSecret: string | undefined;
     stateRedisFailure: TokenStateFailurePolicy;
   };
-  redisUrl: string | undefined;
+  /** The Redis topology and connection settings (DESIGN §6); undefined without Redis. */
+  redis: RedisSettings | undefined;
   rateLimit: {
     enabled: boolean;
     swapPerIp: RateLimit;
@@ -183,9 +177,6 @@ const environmentSchema = z.object({
   TOKEN_STATE_REDIS_FAILURE: optional(z.enum(['open', 'closed'], { error: 'must be open or closed' })).transform(
     (value) => value ?? 'open',
   ),
-  REDIS_URL: optional(z.string()).refine((value) => value === undefined || /^rediss?:\/\/[^\s]+$/.test(value), {
-    message: 'must be a redis:// or rediss:// URL',
-  }),
   RATE_LIMIT_ENABLED: booleanFlag(true),
   RATE_LIMIT_SWAP_PER_IP: rateLimit('30/1m'),
   RATE_LIMIT_REFRESH_PER_IP: rateLimit('120/1m'),
@@ -232,9 +223,10 @@ const environmentSchema = z.object({
   ).transform((value) => value ?? 'info'),
 });
 
-/** Every variable name of DESIGN §6 and §8: the ones read above, then the ones refused for now. */
+/** Every variable name of DESIGN §6 and §8: the ones read above, Redis's, then the ones refused for now. */
 export const CONFIGURATION_VARIABLES: readonly string[] = [
   ...Object.keys(environmentSchema.shape),
+  ...REDIS_VARIABLES,
   ...NOT_YET_SUPPORTED_VARIABLES,
 ];
 
@@ -248,11 +240,13 @@ export class ConfigurationError extends Error {
 /** Validates the environment into a typed configuration; lists every problem at once. */
 export function parseGatewayConfig(environment: Record<string, string | undefined>): GatewayConfig {
   const result = environmentSchema.safeParse(environment);
-  if (!result.success) {
-    // zod's messages describe the rule, never the rejected value, so secrets stay out of them.
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(problems);
-  }
+  // zod's messages describe the rule, never the rejected value, so secrets stay out of them.
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // The Redis settings are checked across variables (one topology, a master name with the sentinels).
+  const redis = redisSettingsFrom(environment, problems);
+  if (!result.success || problems.length > 0) throw new ConfigurationError(problems);
   const env = result.data;
   return {
     port: env.PORT,
@@ -273,7 +267,7 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
       legacyTokenSecret: env.LEGACY_TOKEN_SECRET,
       stateRedisFailure: env.TOKEN_STATE_REDIS_FAILURE,
     },
-    redisUrl: env.REDIS_URL,
+    redis,
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,
       swapPerIp: env.RATE_LIMIT_SWAP_PER_IP,

@@ -1,5 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
+import { REDIS_CONNECTION_STATES, type RedisConnectionState } from '../redis/redis-connection-state.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
 import { TOKEN_OPERATIONS, type TokenOperation } from '../operations/token-operation.js';
@@ -86,6 +87,19 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly redisConnectionState = new Gauge({
+    name: 'token_swap_redis_connection_state',
+    help: 'The Redis connection: 1 for its current state (connecting, connected, reconnecting), 0 for the others; all 0 without Redis.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly redisReconnects = new Counter({
+    name: 'token_swap_redis_reconnects_total',
+    help: 'Redis connection ready again after a loss: a Redis restart, a network cut, a Sentinel or Cluster failover.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Counters start at zero for every known label set, so rate() and increase() see the first event.
@@ -97,6 +111,8 @@ export class GatewayMetrics {
     for (const cause of REVOCATION_CAUSES) this.revocations.inc({ cause }, 0);
     for (const outcome of LEGACY_TOKEN_OUTCOMES) this.legacyTokens.inc({ outcome }, 0);
     this.tokenStateErrors.inc(0);
+    for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, 0);
+    this.redisReconnects.inc(0);
     // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
     for (const operation of TOKEN_OPERATIONS)
       for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
@@ -136,5 +152,14 @@ export class GatewayMetrics {
 
   countTokenStateError(): void {
     this.tokenStateErrors.inc();
+  }
+
+  /** Marks `state` as the Redis connection's current one. */
+  setRedisConnectionState(current: RedisConnectionState): void {
+    for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, state === current ? 1 : 0);
+  }
+
+  countRedisReconnect(): void {
+    this.redisReconnects.inc();
   }
 }

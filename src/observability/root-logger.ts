@@ -21,7 +21,10 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'config.clientSecret',
   'config.encryptionKeys',
-  'config.redisUrl',
+  'config.redis.password',
+  'config.redis.topology.sentinelPassword',
+  'password',
+  'sentinelPassword',
 ];
 
 /** The process's one pino logger: JSON lines, ISO times, level names. */

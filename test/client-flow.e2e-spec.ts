@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startFakeAccounts, type FakeAccounts } from './fake-accounts/index.ts';
 import { newKeyEntry, startGateway, type GatewayProcess } from './support/gateway-process.ts';
+import { post } from './support/http-client.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CLI = fileURLToPath(new URL('../examples/cli/main.ts', import.meta.url));
@@ -215,11 +216,16 @@ describe('the command-line client against the gateway, in a real browser', () =>
     expect(after['access_token']).toBe(newToken);
     expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
 
-    // This gateway version has no /revoke: logout says so and deletes the file.
+    // logout revokes the token's family at the gateway and deletes the file: a copy kept
+    // elsewhere no longer refreshes, and upstream is not asked.
     const logout = client(['logout', ...common(), '--token-file', tokenFile]);
     expect(await finished(logout, 'logout')).toBe(0);
-    expect(logout.output()).toMatch(/does not support \/revoke/);
+    expect(logout.output()).toMatch(/Revoked the refresh token at the gateway/);
     expect(existsSync(tokenFile)).toBe(false);
+    const copy = await post(`${gateway.url}/refresh`, { refresh_token: after['refresh_token'] ?? '' });
+    expect(copy.status).toBe(400);
+    expect(copy.json['error']).toBe('invalid_grant');
+    expect(fake.calls.refreshToken).toBe(1);
   }, 180_000);
 
   it('a callback with another state fails the login and stores nothing', async () => {

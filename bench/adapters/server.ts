@@ -26,6 +26,8 @@ type Dist = {
   TokenService: typeof import('../../src/tokens/token.service.ts').TokenService;
   RefreshTokenSealer: typeof import('../../src/sealing/refresh-token-sealer.ts').RefreshTokenSealer;
   KeyRing: typeof import('../../src/sealing/key-ring.ts').KeyRing;
+  TokenLifecycle: typeof import('../../src/lifecycle/token-lifecycle.ts').TokenLifecycle;
+  MemoryTokenStateStore: typeof import('../../src/lifecycle/memory-token-state-store.ts').MemoryTokenStateStore;
   UpstreamTokenClient: typeof import('../../src/upstream/upstream-token-client.ts').UpstreamTokenClient;
   CircuitBreaker: typeof import('../../src/upstream/circuit-breaker.ts').CircuitBreaker;
   DEFAULT_CIRCUIT: typeof import('../../src/upstream/circuit-breaker.ts').DEFAULT_CIRCUIT;
@@ -39,18 +41,34 @@ type Dist = {
 // The compiled app (npm run build): src/ itself has decorators Node cannot strip.
 async function loadDist(): Promise<Dist> {
   const load = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
-  const [service, sealer, keyRing, upstream, circuit, keys, body, requests, edge] = await Promise.all([
-    load('tokens/token.service.js'),
-    load('sealing/refresh-token-sealer.js'),
-    load('sealing/key-ring.js'),
-    load('upstream/upstream-token-client.js'),
-    load('upstream/circuit-breaker.js'),
-    load('config/encryption-keys.js'),
-    load('http/token-request-body.js'),
-    load('tokens/token-requests.js'),
-    load('http/http-edge.js'),
-  ]);
-  return { ...service, ...sealer, ...keyRing, ...upstream, ...circuit, ...keys, ...body, ...requests, ...edge } as Dist;
+  const [service, sealer, keyRing, upstream, circuit, keys, body, requests, edge, lifecycle, state] = await Promise.all(
+    [
+      load('tokens/token.service.js'),
+      load('sealing/refresh-token-sealer.js'),
+      load('sealing/key-ring.js'),
+      load('upstream/upstream-token-client.js'),
+      load('upstream/circuit-breaker.js'),
+      load('config/encryption-keys.js'),
+      load('http/token-request-body.js'),
+      load('tokens/token-requests.js'),
+      load('http/http-edge.js'),
+      load('lifecycle/token-lifecycle.js'),
+      load('lifecycle/memory-token-state-store.js'),
+    ],
+  );
+  return {
+    ...service,
+    ...sealer,
+    ...keyRing,
+    ...upstream,
+    ...circuit,
+    ...keys,
+    ...body,
+    ...requests,
+    ...edge,
+    ...lifecycle,
+    ...state,
+  } as Dist;
 }
 
 const adapterName = process.argv[2];
@@ -92,7 +110,14 @@ const upstream = new dist.UpstreamTokenClient(
   new dist.CircuitBreaker(dist.DEFAULT_CIRCUIT),
   sealer,
 );
-const tokenService = new dist.TokenService(config, sealer, upstream);
+// The lifecycle as the gateway has it without Redis and without rotation (the default).
+const lifecycle = new dist.TokenLifecycle(
+  sealer,
+  new dist.MemoryTokenStateStore(),
+  { rotation: false, reuseGraceSeconds: 60, redisPrefix: 'tsg:', sharedStore: false },
+  { familyRevoked: () => {}, legacyToken: () => {} },
+);
+const tokenService = new dist.TokenService(config, sealer, upstream, lifecycle);
 
 const TOKEN_SERVICE = 'BENCH_TOKEN_SERVICE';
 let completed = 0;

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
-import { UnsealError } from '../sealing/unseal-error.js';
+import { TokenStateUnavailableError } from '../lifecycle/family-state.js';
+import { UnsealError, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { RateLimitedError, RateLimitStorageUnavailableError } from '../throttling/rate-limit-errors.js';
 import {
   ClientMismatchError,
@@ -31,6 +32,8 @@ export const REQUEST_OUTCOMES = [
   'upstream_timeout',
   'rate_limited',
   'rate_limit_unavailable',
+  // DESIGN §8: the refresh-token state (Redis) failed under TOKEN_STATE_REDIS_FAILURE=closed.
+  'token_state_unavailable',
   'internal_error',
   // The client closed its connection before it was answered: its own doing, never a server fault.
   'client_aborted',
@@ -47,6 +50,20 @@ export interface WireError {
 }
 
 const UPSTREAM_DESCRIPTION_LIMIT = 200;
+
+// A token that is not ours, or not a token, gets one text whatever the reason (a legacy token's
+// bad padding included: no oracle). A token that was ours but ended says so: the app must sign in
+// again and never retry (DESIGN §8).
+const INVALID_TOKEN = 'refresh_token is invalid';
+const UNSEAL_DESCRIPTIONS: Readonly<Record<UnsealFailureReason, string>> = {
+  malformed: INVALID_TOKEN,
+  unknown_key: INVALID_TOKEN,
+  decrypt_failed: INVALID_TOKEN,
+  wrong_client: INVALID_TOKEN,
+  expired: 'refresh_token has expired: sign in again',
+  revoked: 'refresh_token was revoked: sign in again',
+  reused: 'refresh_token was revoked: sign in again',
+};
 const BODY_TOO_LARGE = `the body is larger than ${MAX_BODY_BYTES / 1024} KiB`;
 
 function wire(
@@ -90,7 +107,7 @@ export function toWireError(exception: unknown): WireError {
   if (exception instanceof RedirectUriNotAllowedError)
     return wire(400, 'invalid_grant', 'redirect_uri is not allowed', 'invalid_grant');
   if (exception instanceof UnsealError)
-    return wire(400, 'invalid_grant', 'refresh_token is invalid or expired', 'invalid_grant');
+    return wire(400, 'invalid_grant', UNSEAL_DESCRIPTIONS[exception.reason], 'invalid_grant');
   if (exception instanceof UpstreamRejectedError) {
     return wire(exception.upstreamStatus, exception.error, upstreamDescription(exception), 'upstream_rejected');
   }
@@ -124,6 +141,15 @@ export function toWireError(exception: unknown): WireError {
     return wire(503, 'temporarily_unavailable', 'rate limiting is unavailable, retry later', 'rate_limit_unavailable', {
       'retry-after': String(exception.retryAfterSeconds),
     });
+  }
+  if (exception instanceof TokenStateUnavailableError) {
+    return wire(
+      503,
+      'temporarily_unavailable',
+      'refresh-token state is unavailable, retry later',
+      'token_state_unavailable',
+      { 'retry-after': String(exception.retryAfterSeconds) },
+    );
   }
   if (exception instanceof UnsupportedMediaTypeError)
     return wire(415, 'invalid_request', exception.message, 'invalid_request');

@@ -3,7 +3,12 @@ import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
 import { REDIS_CONNECTION_STATES, type RedisConnectionState } from '../redis/redis-connection-state.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
-import { TOKEN_OPERATIONS, type TokenOperation } from '../operations/token-operation.js';
+import {
+  TOKEN_OPERATIONS,
+  UPSTREAM_OPERATIONS,
+  type TokenOperation,
+  type UpstreamOperation,
+} from '../operations/token-operation.js';
 import { UPSTREAM_OUTCOMES, type UpstreamOutcome } from '../upstream/upstream-errors.js';
 
 /** Label values of token_swap_revocations_total{cause} (DESIGN §8). */
@@ -114,7 +119,7 @@ export class GatewayMetrics {
     for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, 0);
     this.redisReconnects.inc(0);
     // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
-    for (const operation of TOKEN_OPERATIONS)
+    for (const operation of UPSTREAM_OPERATIONS)
       for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
   }
 
@@ -126,7 +131,7 @@ export class GatewayMetrics {
     this.requests.inc({ operation, outcome });
   }
 
-  observeUpstream(operation: TokenOperation, outcome: UpstreamOutcome, seconds: number): void {
+  observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number): void {
     this.upstreamDuration.observe({ operation, outcome }, seconds);
   }
 

@@ -1,5 +1,5 @@
 import { currentRequestContext } from '../http/request-context.js';
-import type { TokenOperation } from '../operations/token-operation.js';
+import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { UpstreamOutcome } from '../upstream/upstream-errors.js';
 import type { UpstreamObserver } from '../upstream/upstream-token-client.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -12,7 +12,7 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 export class UpstreamCallObserver implements UpstreamObserver {
   constructor(private readonly metrics: GatewayMetrics) {}
 
-  observeUpstream(operation: TokenOperation, outcome: UpstreamOutcome, seconds: number, status: number | undefined) {
+  observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number, status: number | undefined) {
     this.metrics.observeUpstream(operation, outcome, seconds);
     currentRequestContext.getStore()?.noteUpstreamCall({ status, durationMs: Math.round(seconds * 10_000) / 10 });
   }

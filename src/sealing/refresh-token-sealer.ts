@@ -1,10 +1,38 @@
 import { CompactEncrypt, compactDecrypt } from 'jose';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KeyRing } from './key-ring.js';
+import { LegacyTokenReader } from './legacy-token.js';
 import { SEALED_TOKEN_MAX_LENGTH, sealedHeader, sealedLength } from './sealed-token-size.js';
 import { UnsealError } from './unseal-error.js';
 
-interface SealedPayload {
+/**
+ * Where a sealed token stands in the life of its authorization (DESIGN §8): `aut` is the time of
+ * the swap (the user's authorization, seconds), `fam` the family every token of that
+ * authorization shares, `gen` its generation (0 at the swap, +1 at each gateway rotation).
+ */
+export interface TokenLineage {
+  aut: number;
+  fam: string;
+  gen: number;
+}
+
+/** A token the gateway accepted: the upstream refresh token and its lineage. */
+export interface OpenedToken {
+  rt: string;
+  lineage: TokenLineage;
+  /** v1 and legacy tokens have a lineage derived from them (DESIGN §8); v2 carry their own. */
+  format: 'v1' | 'v2' | 'legacy';
+}
+
+interface PayloadV1 {
   v: 1;
+  rt: string;
+  cid: string;
+  iat: number;
+}
+
+interface PayloadV2 extends TokenLineage {
+  v: 2;
   rt: string;
   cid: string;
   iat: number;
@@ -13,6 +41,8 @@ interface SealedPayload {
 export interface SealerOptions {
   clientId: string;
   maxAgeSeconds: number;
+  /** LEGACY_TOKEN_SECRET: reads the older Ruby servers' tokens when set. */
+  legacySecret?: string;
   /** Seconds since the epoch; injectable for tests of expiry. */
   now?: () => number;
 }
@@ -21,6 +51,9 @@ export interface SealerOptions {
 const COMPACT_DIR_JWE = /^([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})$/;
 // Clock skew tolerated on `iat` between replicas.
 const FUTURE_SKEW_SECONDS = 300;
+// The largest lineage a payload can carry, for the size a token may have before it is sealed.
+const LARGEST_LINEAGE: TokenLineage = { aut: 9_999_999_999, fam: 'f'.repeat(22), gen: 2 ** 31 - 1 };
+const FAMILY = /^[A-Za-z0-9_-]{22}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -30,17 +63,30 @@ function isCanonicalBase64url(segment: string): boolean {
 }
 
 /**
- * Seals upstream refresh tokens into JWE (dir + A256GCM) bound to our client id and issue time,
- * and unseals them with every check of DESIGN §3 before anything reaches upstream.
+ * Seals upstream refresh tokens into JWE (dir + A256GCM) bound to our client id, issue time and
+ * lineage (payload v2, DESIGN §8), and opens them with every check of DESIGN §3 that needs no
+ * state before anything reaches upstream. v1 tokens stay valid.
  */
 export class RefreshTokenSealer {
   private readonly now: () => number;
+  private readonly legacy: LegacyTokenReader | undefined;
 
   constructor(
     private readonly keys: KeyRing,
     private readonly options: SealerOptions,
   ) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.legacy = options.legacySecret === undefined ? undefined : new LegacyTokenReader(options.legacySecret);
+  }
+
+  /** The lineage of a new authorization (a swap): now, a random 128-bit family, generation 0. */
+  newLineage(): TokenLineage {
+    return { aut: this.now(), fam: randomBytes(16).toString('base64url'), gen: 0 };
+  }
+
+  /** Whether `token` would be read as an older Ruby server's token (migration on, not a JWE). */
+  readsAsLegacy(token: string): boolean {
+    return this.legacy !== undefined && LegacyTokenReader.isLegacyShaped(token);
   }
 
   /**
@@ -49,11 +95,12 @@ export class RefreshTokenSealer {
    * seal() never meets one.
    */
   canSeal(refreshToken: string): boolean {
-    return sealedLength(this.keys.currentKid, this.plaintext(refreshToken).length) <= SEALED_TOKEN_MAX_LENGTH;
+    const plaintext = this.plaintext(refreshToken, LARGEST_LINEAGE);
+    return sealedLength(this.keys.currentKid, plaintext.length) <= SEALED_TOKEN_MAX_LENGTH;
   }
 
-  async seal(refreshToken: string): Promise<string> {
-    const plaintext = this.plaintext(refreshToken);
+  async seal(refreshToken: string, lineage: TokenLineage): Promise<string> {
+    const plaintext = this.plaintext(refreshToken, lineage);
     if (sealedLength(this.keys.currentKid, plaintext.length) > SEALED_TOKEN_MAX_LENGTH) {
       throw new Error('refresh token too long to seal');
     }
@@ -63,21 +110,18 @@ export class RefreshTokenSealer {
   }
 
   /**
-   * Whether `sealed` has the form of a sealed token and names a key we hold: a cheap check (no
-   * decryption) for the rate limiter, which gives a bucket to such tokens only.
+   * The upstream refresh token and lineage of a token this gateway issued (or, with
+   * LEGACY_TOKEN_SECRET, an older Ruby server's token), after every check of DESIGN §3 and §8
+   * that needs no state; throws UnsealError with the reason. Every failure of the legacy format is
+   * `malformed`, the answer of any malformed token.
    */
-  hasKnownKey(sealed: string): boolean {
-    const match = COMPACT_DIR_JWE.exec(sealed);
-    if (!match || !isCanonicalBase64url(match[1]!)) return false;
-    try {
-      return this.keys.find(this.parseHeader(match[1]!).kid) !== undefined;
-    } catch {
-      return false;
+  async open(sealed: string): Promise<OpenedToken> {
+    if (this.legacy && LegacyTokenReader.isLegacyShaped(sealed)) {
+      const rt = this.legacy.read(sealed);
+      if (rt === undefined) throw new UnsealError('malformed');
+      // Migrated: the authorization is taken to start now (the format has no time).
+      return { rt, lineage: { aut: this.now(), fam: derivedFamily(rt), gen: 0 }, format: 'legacy' };
     }
-  }
-
-  /** Returns the upstream refresh token, or throws UnsealError with the reason. */
-  async unseal(sealed: string): Promise<string> {
     const match = COMPACT_DIR_JWE.exec(sealed);
     if (!match || !match.slice(1).every(isCanonicalBase64url)) throw new UnsealError('malformed');
     const header = this.parseHeader(match[1]!);
@@ -95,14 +139,32 @@ export class RefreshTokenSealer {
     }
     const payload = this.parsePayload(plaintext);
     if (payload.cid !== this.options.clientId) throw new UnsealError('wrong_client');
-    const age = this.now() - payload.iat;
-    if (age < -FUTURE_SKEW_SECONDS) throw new UnsealError('malformed');
-    if (age >= this.options.maxAgeSeconds) throw new UnsealError('expired');
-    return payload.rt;
+    const now = this.now();
+    if (payload.iat - now > FUTURE_SKEW_SECONDS) throw new UnsealError('malformed');
+    const token: OpenedToken =
+      payload.v === 2
+        ? { rt: payload.rt, lineage: { aut: payload.aut, fam: payload.fam, gen: payload.gen }, format: 'v2' }
+        : { rt: payload.rt, lineage: { aut: payload.iat, fam: derivedFamily(payload.rt), gen: 0 }, format: 'v1' };
+    // The absolute lifetime counts from the authorization, whatever re-seals came since (§8).
+    if (now - token.lineage.aut >= this.options.maxAgeSeconds) throw new UnsealError('expired');
+    return token;
   }
 
-  private plaintext(refreshToken: string): Uint8Array {
-    const payload: SealedPayload = { v: 1, rt: refreshToken, cid: this.options.clientId, iat: this.now() };
+  /** When the family of `lineage` ends anyway (seconds): its state need not outlive it. */
+  expiresAt(lineage: TokenLineage): number {
+    return lineage.aut + this.options.maxAgeSeconds;
+  }
+
+  private plaintext(refreshToken: string, lineage: TokenLineage): Uint8Array {
+    const payload: PayloadV2 = {
+      v: 2,
+      rt: refreshToken,
+      cid: this.options.clientId,
+      iat: this.now(),
+      aut: lineage.aut,
+      fam: lineage.fam,
+      gen: lineage.gen,
+    };
     return encoder.encode(JSON.stringify(payload));
   }
 
@@ -127,21 +189,38 @@ export class RefreshTokenSealer {
     throw new UnsealError('malformed');
   }
 
-  private parsePayload(plaintext: Uint8Array): SealedPayload {
+  private parsePayload(plaintext: Uint8Array): PayloadV1 | PayloadV2 {
     try {
-      const payload = JSON.parse(decoder.decode(plaintext)) as Partial<SealedPayload>;
-      if (
-        payload.v === 1 &&
+      const payload = JSON.parse(decoder.decode(plaintext)) as Partial<PayloadV2> | Partial<PayloadV1>;
+      const common =
         typeof payload.rt === 'string' &&
         payload.rt.length > 0 &&
         typeof payload.cid === 'string' &&
-        Number.isInteger(payload.iat)
+        Number.isInteger(payload.iat);
+      if (common && payload.v === 1) return payload as PayloadV1;
+      if (
+        common &&
+        payload.v === 2 &&
+        Number.isInteger(payload.aut) &&
+        payload.aut! <= payload.iat! &&
+        typeof payload.fam === 'string' &&
+        FAMILY.test(payload.fam) &&
+        Number.isInteger(payload.gen) &&
+        payload.gen! >= 0
       ) {
-        return payload as SealedPayload;
+        return payload as PayloadV2;
       }
     } catch {
       // fall through: authentic but not our payload shape
     }
     throw new UnsealError('malformed');
   }
+}
+
+/**
+ * The family of a token made before families existed (v1, or an older server's): a hash of its
+ * upstream refresh token, so every copy of it, and each migration of it, shares one family.
+ */
+function derivedFamily(refreshToken: string): string {
+  return createHash('sha256').update('tsg-family\0').update(refreshToken).digest('base64url').slice(0, 22);
 }

@@ -37,11 +37,22 @@ export function sealedLength(kid: string, plaintextBytes: number): number {
 /**
  * The longest upstream refresh token of URL-safe characters (what OAuth servers issue; others
  * take more bytes once JSON-escaped) that seals within SEALED_TOKEN_MAX_LENGTH, for a payload
- * `{"v":1,"rt":…,"cid":…,"iat":<10 digits>}`. For the documentation and tests; the sealer itself
+ * `{"v":2,"rt":…,"cid":…,"iat":…,"aut":…,"fam":…,"gen":…}` (DESIGN §8) with
+ * 10-digit times and the largest generation. For the documentation and tests; the sealer itself
  * measures each real token exactly (RefreshTokenSealer.canSeal).
  */
 export function longestSealableRefreshToken(kid: string, clientId: string): number {
-  const payloadWithoutToken = Buffer.byteLength(JSON.stringify({ v: 1, rt: '', cid: clientId, iat: 1_700_000_000 }));
+  const payloadWithoutToken = Buffer.byteLength(
+    JSON.stringify({
+      v: 2,
+      rt: '',
+      cid: clientId,
+      iat: 1_700_000_000,
+      aut: 1_700_000_000,
+      fam: 'f'.repeat(22),
+      gen: 2 ** 31 - 1,
+    }),
+  );
   let length = 0;
   while (sealedLength(kid, payloadWithoutToken + length + 1) <= SEALED_TOKEN_MAX_LENGTH) length++;
   return length;

@@ -13,6 +13,7 @@ import { RefreshTokenSealer } from './refresh-token-sealer.js';
         new RefreshTokenSealer(await KeyRing.create(config.encryptionKeys), {
           clientId: config.clientId,
           maxAgeSeconds: config.refreshTokenMaxAgeSeconds,
+          legacySecret: config.lifecycle.legacyTokenSecret,
         }),
     },
   ],

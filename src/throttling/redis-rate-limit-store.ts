@@ -1,18 +1,21 @@
-import type { Redis } from 'ioredis';
-import type { BucketCheck, ConsumeResult, RateLimitStore } from './rate-limit-store.js';
+import type { GatewayRedis } from '../redis/gateway-redis.js';
+import type { BucketCheck, ConsumeOutcome, PiggybackRead, RateLimitStore } from './rate-limit-store.js';
 import { refusal } from './rate-limit-store.js';
 
-// KEYS: the buckets; ARGV: window ms and limit of each, in turn. First checks every bucket, then,
-// only if all have room, counts the request in each; returns the wait (ms) of each full bucket, or -1.
+// KEYS: the buckets, then optionally a hash to read; ARGV[1]: the number of buckets, then window ms
+// and limit of each bucket in turn, then the hash fields to read. First checks every bucket, then,
+// only if all have room, counts the request in each; returns the wait (ms) of each full bucket, or
+// -1, followed by the hash's values ('' for a missing field).
 const CONSUME_SCRIPT = `
+local buckets = tonumber(ARGV[1])
 local waits = {}
 local refused = false
-for i = 1, #KEYS do
+for i = 1, buckets do
   local hits = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if hits >= tonumber(ARGV[2 * i]) then
+  if hits >= tonumber(ARGV[2 * i + 1]) then
     local ttl = redis.call('PTTL', KEYS[i])
     if ttl < 0 then
-      ttl = tonumber(ARGV[2 * i - 1])
+      ttl = tonumber(ARGV[2 * i])
       redis.call('PEXPIRE', KEYS[i], ttl)
     end
     waits[i] = ttl
@@ -22,14 +25,22 @@ for i = 1, #KEYS do
   end
 end
 if not refused then
-  for i = 1, #KEYS do
-    if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1]) end
+  for i = 1, buckets do
+    if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
   end
+end
+if #KEYS > buckets then
+  local fields = {}
+  for j = 2 * buckets + 2, #ARGV do fields[#fields + 1] = ARGV[j] end
+  local values = redis.call('HMGET', KEYS[buckets + 1], unpack(fields))
+  for j = 1, #fields do waits[buckets + j] = values[j] or '' end
 end
 return waits
 `;
 
-type RedisWithConsume = Redis & { tsgConsume(numberOfKeys: number, ...args: (string | number)[]): Promise<number[]> };
+type RedisWithConsume = GatewayRedis & {
+  tsgConsume(numberOfKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
+};
 
 /**
  * Fixed windows in Redis, one EVALSHA per request for all its buckets. The keys of all buckets
@@ -38,19 +49,27 @@ type RedisWithConsume = Redis & { tsgConsume(numberOfKeys: number, ...args: (str
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: RedisWithConsume;
 
-  constructor(redis: Redis) {
+  constructor(redis: GatewayRedis) {
     redis.defineCommand('tsgConsume', { lua: CONSUME_SCRIPT });
     this.redis = redis as RedisWithConsume;
   }
 
-  async consume(checks: readonly BucketCheck[]): Promise<ConsumeResult> {
-    if (checks.length === 0) return { allowed: true };
-    const args: (string | number)[] = checks.map((check) => check.key);
+  async consume(checks: readonly BucketCheck[], read?: PiggybackRead): Promise<ConsumeOutcome> {
+    if (checks.length === 0 && !read) return { allowed: true };
+    const keys: string[] = checks.map((check) => check.key);
+    const args: (string | number)[] = [checks.length];
     for (const check of checks) args.push(check.windowMs, check.limit);
-    const waits = await this.redis.tsgConsume(checks.length, ...args);
-    return refusal(
+    if (read) {
+      keys.push(read.key);
+      args.push(...read.fields);
+    }
+    const reply = await this.redis.tsgConsume(keys.length, ...keys, ...args);
+    const waits = reply.slice(0, checks.length) as number[];
+    const result: ConsumeOutcome = refusal(
       checks,
       waits.map((wait) => (wait >= 0 ? wait : undefined)),
     );
+    if (read) result.read = reply.slice(checks.length).map((value) => (value === '' ? null : String(value)));
+    return result;
   }
 }

@@ -3,7 +3,7 @@ import type { RedisFailurePolicy } from '../config/gateway-config.js';
 import type { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import { OccasionalWarning } from '../redis/occasional-warning.js';
 import { RateLimitStorageUnavailableError } from './rate-limit-errors.js';
-import type { BucketCheck, ConsumeResult, RateLimitStore } from './rate-limit-store.js';
+import type { BucketCheck, ConsumeOutcome, PiggybackRead, RateLimitStore } from './rate-limit-store.js';
 
 /**
  * The shared (Redis) store with the outage policy of DESIGN §4: each failed call is counted and
@@ -22,9 +22,9 @@ export class ResilientRateLimitStore implements RateLimitStore {
     private readonly logger: Pick<Logger, 'warn'>,
   ) {}
 
-  async consume(checks: readonly BucketCheck[]): Promise<ConsumeResult> {
+  async consume(checks: readonly BucketCheck[], read?: PiggybackRead): Promise<ConsumeOutcome> {
     try {
-      return await this.shared.consume(checks);
+      return await this.shared.consume(checks, read);
     } catch (error) {
       this.onStorageError();
       this.warnNowAndThen(error);

@@ -1,14 +1,16 @@
 import { normalizeIp } from '@nestjs/throttler';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { TokenRequest } from '../tokens/token-routes.js';
-import { tokenTracker } from './bucket-keys.js';
 import { THROTTLER_NAMES, type ThrottlerName } from './throttler-names.js';
 
 /** Injection token of the throttlers in force (none when RATE_LIMIT_ENABLED=false). */
 export const THROTTLERS = Symbol('THROTTLERS');
 
-/** What a request is counted by: its client's address, or the sealed token it refreshes. */
-export type Tracked = { clientIp: string; tokenRequest: TokenRequest; isSealedToken(token: string): boolean };
+/**
+ * What a request is counted by: its client's address, or the family of the sealed token it
+ * refreshes (undefined unless the token was opened: authentic, ours, not expired).
+ */
+export type Tracked = { clientIp: string; tokenRequest: TokenRequest; family: string | undefined };
 
 export interface Throttler {
   name: ThrottlerName;
@@ -20,18 +22,15 @@ export interface Throttler {
 
 // IPv6 clients are bucketed by /64, one subscriber's whole prefix (as @nestjs/throttler does).
 const byClient = (request: Tracked) => normalizeIp(request.clientIp, 64);
-// Only a well-formed sealed token of a known key gets a bucket: made-up tokens would otherwise
-// each create one (a Redis key for an hour) and are refused before upstream anyway.
-const bySealedToken = (request: Tracked) => {
-  if (request.tokenRequest.operation !== 'refresh') return undefined;
-  const sealed = request.tokenRequest.refresh.sealedRefreshToken;
-  return request.isSealedToken(sealed) ? tokenTracker(sealed) : undefined;
-};
+// Keyed on the family (DESIGN §8), so that neither rotation nor re-sealing resets the budget. Only
+// a token the gateway opened gets a bucket: made-up tokens would otherwise each create one (a
+// Redis key for an hour), and they are refused before upstream anyway.
+const byTokenFamily = (request: Tracked) => (request.tokenRequest.operation === 'refresh' ? request.family : undefined);
 
 const TRACKERS: Record<ThrottlerName, Throttler['tracker']> = {
   swap_ip: byClient,
   refresh_ip: byClient,
-  refresh_token: bySealedToken,
+  refresh_token: byTokenFamily,
 };
 
 /** The throttlers of DESIGN §4 with the configured limits, in the order of throttler-names.ts. */

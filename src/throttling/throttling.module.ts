@@ -4,7 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
-import { SealingModule } from '../sealing/sealing.module.js';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { GATEWAY_REDIS } from '../redis/gateway-redis.js';
 import { rateLimitStoreFor } from './rate-limit-store-choice.js';
 import { RATE_LIMIT_STORE } from './rate-limit-store.js';
@@ -13,7 +13,7 @@ import { TokenThrottlerGuard } from './token-throttler.guard.js';
 
 @Global()
 @Module({
-  imports: [SealingModule],
+  imports: [LifecycleModule],
   providers: [
     { provide: THROTTLERS, inject: [GATEWAY_CONFIG], useFactory: throttlersFor },
     {

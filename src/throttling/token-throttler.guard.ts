@@ -3,11 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../http/request-context.js';
-import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { TokenLifecycle } from '../lifecycle/token-lifecycle.js';
+import type { OpenedToken } from '../sealing/refresh-token-sealer.js';
 import { bucketKey } from './bucket-keys.js';
 import { RateLimitedError } from './rate-limit-errors.js';
 import { RATE_LIMIT_STORE, type BucketCheck, type RateLimitStore } from './rate-limit-store.js';
-import { THROTTLER_OPERATION } from './throttler-names.js';
+import { throttles } from './throttler-names.js';
 import { THROTTLERS, type Throttler } from './throttlers.js';
 
 /**
@@ -15,6 +16,9 @@ import { THROTTLERS, type Throttler } from './throttlers.js';
  * come from the request's context (decided by the edge); every bucket of the request is checked
  * and counted in one store call (one Redis round trip, atomic across buckets, measured cheaper
  * than @nestjs/throttler's one call per throttler), so a refused request spends no budget.
+ * A refresh's per-token bucket is its token's family (DESIGN §8): the token is opened here, once,
+ * through the lifecycle, which hands the same result to the token service; the family's state is
+ * read in the same round trip as the buckets.
  */
 @Injectable()
 export class TokenThrottlerGuard implements CanActivate {
@@ -22,21 +26,24 @@ export class TokenThrottlerGuard implements CanActivate {
     @Inject(THROTTLERS) private readonly throttlers: Throttler[],
     @Inject(RATE_LIMIT_STORE) private readonly store: RateLimitStore,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(RefreshTokenSealer) private readonly sealer: RefreshTokenSealer,
+    @Inject(TokenLifecycle) private readonly lifecycle: TokenLifecycle,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.throttlers.length === 0) return true;
     const facts = requestContext(context.switchToHttp().getRequest<FastifyRequest>())!;
     const tokenRequest = facts.tokenRequest!;
-    const tracked = {
-      clientIp: facts.clientIp,
-      tokenRequest,
-      isSealedToken: (token: string) => this.sealer.hasKnownKey(token),
-    };
+    let token: OpenedToken | undefined;
+    if (tokenRequest.operation === 'refresh') {
+      const { refresh } = tokenRequest;
+      // A token that does not open gets no bucket; the service answers its failure.
+      token = await this.lifecycle.open(refresh, refresh.sealedRefreshToken).catch(() => undefined);
+    }
+    const tracked = { clientIp: facts.clientIp, tokenRequest, family: token?.lineage.fam };
     const checks: BucketCheck[] = [];
     for (const throttler of this.throttlers) {
       // The compatibility routes share the budgets of the operation they perform.
-      if (THROTTLER_OPERATION[throttler.name] !== tokenRequest.operation) continue;
+      if (!throttles(throttler.name, tokenRequest.operation)) continue;
       const tracker = throttler.tracker(tracked);
       if (tracker === undefined) continue;
       checks.push({
@@ -46,8 +53,11 @@ export class TokenThrottlerGuard implements CanActivate {
         windowMs: throttler.windowMs,
       });
     }
-    if (checks.length === 0) return true;
-    const result = await this.store.consume(checks);
+    const read = token && this.lifecycle.stateReadFor(token);
+    const result = await this.store.consume(checks, read);
+    if (read && result.read && tokenRequest.operation === 'refresh') {
+      this.lifecycle.notePrefetched(tokenRequest.refresh, result.read);
+    }
     if (!result.allowed) {
       throw new RateLimitedError(result.throttler, Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
     }

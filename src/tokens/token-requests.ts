@@ -12,6 +12,12 @@ export interface RefreshRequest {
   clientId?: string;
 }
 
+/** DESIGN §8 / RFC 7009: the sealed token to end (with its whole family). */
+export interface RevokeRequest {
+  token: string;
+  clientId?: string;
+}
+
 type Fields = Readonly<Record<string, unknown>>;
 
 /** A field as a string; empty counts as absent (DESIGN §2); any other type is a malformed request. */
@@ -39,4 +45,11 @@ export function toSwapRequest(fields: Fields): SwapRequest {
 
 export function toRefreshRequest(fields: Fields): RefreshRequest {
   return { sealedRefreshToken: requiredField(fields, 'refresh_token'), clientId: field(fields, 'client_id') };
+}
+
+/** RFC 7009 names the field `token`; `refresh_token` is accepted as an alias (DESIGN §8). */
+export function toRevokeRequest(fields: Fields): RevokeRequest {
+  const token = field(fields, 'token') ?? field(fields, 'refresh_token');
+  if (token === undefined) throw new InvalidRequestError('token is required');
+  return { token, clientId: field(fields, 'client_id') };
 }

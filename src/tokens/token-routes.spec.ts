@@ -5,12 +5,13 @@ import { readTokenRequest, TOKEN_ROUTES, tokenRouteKind } from './token-routes.j
 const fields = (values: Record<string, unknown>) => Object.assign(Object.create(null) as object, values);
 
 describe('the token route table', () => {
-  it('names the four routes of DESIGN §2 and their kinds', () => {
+  it('names the routes of DESIGN §2 and §8 and their kinds', () => {
     expect(TOKEN_ROUTES.map((route) => [route.path, route.kind])).toEqual([
       ['/swap', 'swap'],
       ['/refresh', 'refresh'],
       ['/api/token', 'dispatch'],
       ['/api/refresh_token', 'refresh'],
+      ['/revoke', 'revoke'],
     ]);
     expect(tokenRouteKind('/api/token')).toBe('dispatch');
     expect(tokenRouteKind('/metrics')).toBeUndefined();
@@ -27,6 +28,18 @@ describe('readTokenRequest', () => {
       operation: 'refresh',
       refresh: { sealedRefreshToken: 't', clientId: undefined },
     });
+  });
+
+  it('reads a revocation from `token`, or its alias `refresh_token`, and refuses one without either', () => {
+    expect(readTokenRequest('revoke', fields({ token: 't', refresh_token: 'u' }))).toEqual({
+      operation: 'revoke',
+      revoke: { token: 't', clientId: undefined },
+    });
+    expect(readTokenRequest('revoke', fields({ refresh_token: 'u', client_id: 'c' }))).toEqual({
+      operation: 'revoke',
+      revoke: { token: 'u', clientId: 'c' },
+    });
+    expect(() => readTokenRequest('revoke', fields({ token: '' }))).toThrow('token is required');
   });
 
   it('dispatches /api/token by grant_type, and without one by the presence of a code', () => {

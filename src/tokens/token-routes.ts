@@ -1,6 +1,14 @@
 import type { TokenOperation } from '../operations/token-operation.js';
 import { UnsupportedGrantTypeError } from './token-request-errors.js';
-import { field, toRefreshRequest, toSwapRequest, type RefreshRequest, type SwapRequest } from './token-requests.js';
+import {
+  field,
+  toRefreshRequest,
+  toRevokeRequest,
+  toSwapRequest,
+  type RefreshRequest,
+  type RevokeRequest,
+  type SwapRequest,
+} from './token-requests.js';
 
 /** What a token route does: one operation, or `dispatch` (`/api/token`: the operation follows the body). */
 export type TokenRouteKind = TokenOperation | 'dispatch';
@@ -16,6 +24,8 @@ export const TOKEN_ROUTES = [
   { path: '/api/token', kind: 'dispatch' },
   // Compatibility alias of the older servers.
   { path: '/api/refresh_token', kind: 'refresh' },
+  // DESIGN §8, RFC 7009.
+  { path: '/revoke', kind: 'revoke' },
 ] as const satisfies readonly { path: string; kind: TokenRouteKind }[];
 
 export const TOKEN_ROUTE_PATHS: string[] = TOKEN_ROUTES.map((route) => route.path);
@@ -28,10 +38,13 @@ export function tokenRouteKind(path: string): TokenRouteKind | undefined {
 }
 
 /** A token request read from its fields: the operation and what it needs, decided once. */
-export type TokenRequest = { operation: 'swap'; swap: SwapRequest } | { operation: 'refresh'; refresh: RefreshRequest };
+export type TokenRequest =
+  | { operation: 'swap'; swap: SwapRequest }
+  | { operation: 'refresh'; refresh: RefreshRequest }
+  | { operation: 'revoke'; revoke: RevokeRequest };
 
 // grant_type values of RFC 6749 that `/api/token` performs.
-const OPERATION_BY_GRANT_TYPE: Readonly<Record<string, TokenOperation>> = {
+const OPERATION_BY_GRANT_TYPE: Readonly<Record<string, 'swap' | 'refresh'>> = {
   authorization_code: 'swap',
   refresh_token: 'refresh',
 };
@@ -43,12 +56,12 @@ const OPERATION_BY_GRANT_TYPE: Readonly<Record<string, TokenOperation>> = {
  */
 export function readTokenRequest(kind: TokenRouteKind, fields: Readonly<Record<string, unknown>>): TokenRequest {
   const operation = kind === 'dispatch' ? dispatchedOperation(fields) : kind;
-  return operation === 'swap'
-    ? { operation, swap: toSwapRequest(fields) }
-    : { operation, refresh: toRefreshRequest(fields) };
+  if (operation === 'swap') return { operation, swap: toSwapRequest(fields) };
+  if (operation === 'revoke') return { operation, revoke: toRevokeRequest(fields) };
+  return { operation, refresh: toRefreshRequest(fields) };
 }
 
-function dispatchedOperation(fields: Readonly<Record<string, unknown>>): TokenOperation {
+function dispatchedOperation(fields: Readonly<Record<string, unknown>>): 'swap' | 'refresh' {
   const grantType = field(fields, 'grant_type');
   if (grantType === undefined) return field(fields, 'code') !== undefined ? 'swap' : 'refresh';
   const operation = Object.hasOwn(OPERATION_BY_GRANT_TYPE, grantType) ? OPERATION_BY_GRANT_TYPE[grantType] : undefined;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import type { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { MemoryTokenStateStore } from '../lifecycle/memory-token-state-store.js';
+import { TokenLifecycle } from '../lifecycle/token-lifecycle.js';
+import type { OpenedToken, RefreshTokenSealer, TokenLineage } from '../sealing/refresh-token-sealer.js';
 import { UnsealError } from '../sealing/unseal-error.js';
 import type { UpstreamTokens } from '../upstream/token-response.js';
 import type { UpstreamTokenClient } from '../upstream/upstream-token-client.js';
@@ -10,7 +12,7 @@ import { TokenService } from './token.service.js';
 const config = { clientId: 'our-client', redirectUris: ['app://cb', 'https://app.example/cb'] } as GatewayConfig;
 
 // The sealer and upstream client as plain fakes: the service is pure logic between them.
-function service(answer: UpstreamTokens) {
+function service(answer: UpstreamTokens, rotation = false) {
   const calls: { operation: string; form: Record<string, string> }[] = [];
   const upstream = {
     requestTokens: async (operation: string, form: Record<string, string>) => {
@@ -18,14 +20,26 @@ function service(answer: UpstreamTokens) {
       return answer;
     },
   } as unknown as UpstreamTokenClient;
+  // Sealed tokens written out as `sealed(rt)` at generation 0 of family `fam`, else `sealed(rt|gen)`.
   const sealer = {
-    seal: async (token: string) => `sealed(${token})`,
-    unseal: async (sealed: string) => {
-      if (!sealed.startsWith('sealed(')) throw new UnsealError('malformed');
-      return sealed.slice('sealed('.length, -1);
+    newLineage: (): TokenLineage => ({ aut: 1, fam: 'fam', gen: 0 }),
+    seal: async (token: string, lineage: TokenLineage) =>
+      lineage.gen === 0 ? `sealed(${token})` : `sealed(${token}|${lineage.gen})`,
+    open: async (sealed: string): Promise<OpenedToken> => {
+      const match = /^sealed\(([^|)]+)(?:\|(\d+))?\)$/.exec(sealed);
+      if (!match) throw new UnsealError('malformed');
+      return { rt: match[1]!, lineage: { aut: 1, fam: 'fam', gen: Number(match[2] ?? 0) }, format: 'v2' };
     },
+    expiresAt: () => 2_000_000_000,
+    readsAsLegacy: () => false,
   } as unknown as RefreshTokenSealer;
-  return { tokens: new TokenService(config, sealer, upstream), calls };
+  const lifecycle = new TokenLifecycle(
+    sealer,
+    new MemoryTokenStateStore(),
+    { rotation, reuseGraceSeconds: 60, redisPrefix: 'tsg:', sharedStore: false },
+    { familyRevoked: () => {}, legacyToken: () => {} },
+  );
+  return { tokens: new TokenService(config, sealer, upstream, lifecycle), calls };
 }
 
 const full: UpstreamTokens = {
@@ -83,5 +97,23 @@ describe('TokenService', () => {
     const { tokens, calls } = service(full);
     await expect(tokens.refresh({ sealedRefreshToken: 'forged' })).rejects.toBeInstanceOf(UnsealError);
     expect(calls).toEqual([]);
+  });
+
+  it('revokes the family of the token it is given, so that no token of it refreshes any more', async () => {
+    const { tokens, calls } = service({ accessToken: 'at2' });
+    await expect(tokens.revoke({ token: 'sealed(rt)' })).resolves.toEqual({});
+    await expect(tokens.refresh({ sealedRefreshToken: 'sealed(rt)' })).rejects.toMatchObject({ reason: 'revoked' });
+    await expect(tokens.refresh({ sealedRefreshToken: 'sealed(rt|5)' })).rejects.toMatchObject({ reason: 'revoked' });
+    // An invalid token is answered alike (RFC 7009 §2.2); another client_id is still refused.
+    await expect(tokens.revoke({ token: 'forged' })).resolves.toEqual({});
+    await expect(tokens.revoke({ token: 'sealed(rt)', clientId: 'other' })).rejects.toBeInstanceOf(ClientMismatchError);
+    expect(calls).toEqual([]);
+  });
+
+  it('with rotation answers the next generation of the family at each refresh', async () => {
+    const { tokens } = service({ accessToken: 'at2' }, true);
+    const first = await tokens.refresh({ sealedRefreshToken: 'sealed(rt)' });
+    expect(first.refresh_token).toBe('sealed(rt|1)');
+    expect((await tokens.refresh({ sealedRefreshToken: first.refresh_token })).refresh_token).toBe('sealed(rt|2)');
   });
 });

@@ -17,13 +17,18 @@ export class TokensController {
   @Post(TOKEN_ROUTE_PATHS)
   @HttpCode(200)
   @UseGuards(TokenThrottlerGuard)
-  async perform(@Req() request: FastifyRequest): Promise<TokenResponseBody> {
+  async perform(@Req() request: FastifyRequest): Promise<TokenResponseBody | Record<string, never>> {
     const tokenRequest = requestContext(request)!.tokenRequest!;
     // A client that left gets nothing done on its behalf: above all, no call upstream.
     if (clientIsGone(request)) throw new ClientGoneError();
-    return tokenRequest.operation === 'swap'
-      ? this.tokens.swap(tokenRequest.swap)
-      : this.tokens.refresh(tokenRequest.refresh);
+    switch (tokenRequest.operation) {
+      case 'swap':
+        return this.tokens.swap(tokenRequest.swap);
+      case 'refresh':
+        return this.tokens.refresh(tokenRequest.refresh);
+      case 'revoke':
+        return this.tokens.revoke(tokenRequest.revoke);
+    }
   }
 
   // Other methods on the token paths get 405 rather than Fastify's 404 (DESIGN §2). OPTIONS is

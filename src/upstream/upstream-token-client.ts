@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
-import type { TokenOperation } from '../operations/token-operation.js';
+import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
@@ -22,7 +22,7 @@ interface UpstreamCallRecord {
 export interface UpstreamObserver {
   /** `status` is upstream's HTTP status, undefined when it did not answer. */
   observeUpstream(
-    operation: TokenOperation,
+    operation: UpstreamOperation,
     outcome: UpstreamOutcome,
     seconds: number,
     status: number | undefined,
@@ -100,7 +100,7 @@ export class UpstreamTokenClient {
     this.timeoutMs = config.upstreamTimeoutMs;
   }
 
-  async requestTokens(operation: TokenOperation, form: Record<string, string>): Promise<UpstreamTokens> {
+  async requestTokens(operation: UpstreamOperation, form: Record<string, string>): Promise<UpstreamTokens> {
     const record: UpstreamCallRecord = {};
     const wait = this.circuit.refusal();
     if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
@@ -125,7 +125,7 @@ export class UpstreamTokenClient {
   }
 
   private async call(
-    operation: TokenOperation,
+    operation: UpstreamOperation,
     form: Record<string, string>,
     record: UpstreamCallRecord,
   ): Promise<UpstreamTokens> {
@@ -155,7 +155,7 @@ export class UpstreamTokenClient {
   }
 
   private interpret(
-    operation: TokenOperation,
+    operation: UpstreamOperation,
     status: number,
     retryAfter: string | string[] | undefined,
     text: string,

@@ -2,7 +2,7 @@
 // here by hand, not imported from src/: a test that read the production lists could not notice
 // a value added, renamed or dropped there.
 
-export const TOKEN_OPERATIONS: readonly string[] = ['swap', 'refresh'];
+export const TOKEN_OPERATIONS: readonly string[] = ['swap', 'refresh', 'revoke'];
 
 /** token_swap_requests_total{outcome}: how a token request ended. */
 export const REQUEST_OUTCOMES: readonly string[] = [
@@ -19,6 +19,8 @@ export const REQUEST_OUTCOMES: readonly string[] = [
   'upstream_error',
   'upstream_unavailable',
   'upstream_timeout',
+  // the refresh-token state (Redis) failed under TOKEN_STATE_REDIS_FAILURE=closed
+  'token_state_unavailable',
   // a bug
   'internal_error',
   // the client closed its connection before it was answered
@@ -42,20 +44,29 @@ export const UNSEAL_FAILURE_REASONS: readonly string[] = [
   'decrypt_failed',
   'wrong_client',
   'expired',
+  'revoked',
+  'reused',
 ];
+
+/** token_swap_revocations_total{cause} */
+export const REVOCATION_CAUSES: readonly string[] = ['client', 'reuse'];
+
+/** token_swap_legacy_tokens_total{outcome} */
+export const LEGACY_TOKEN_OUTCOMES: readonly string[] = ['migrated', 'rejected'];
 
 /** token_swap_rate_limited_total{throttler} */
 export const THROTTLERS: readonly string[] = ['swap_ip', 'refresh_ip', 'refresh_token'];
 
 /** The public routes by template; any other path is labelled `unmatched`. */
-export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token'];
+export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token', '/revoke'];
 
 /** Every label of our metrics whose values form a closed set, with that set. */
 export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
   route: new Set([...ROUTE_TEMPLATES, 'unmatched']),
   method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
   operation: new Set(TOKEN_OPERATIONS),
-  outcome: new Set([...REQUEST_OUTCOMES, ...UPSTREAM_OUTCOMES]),
+  outcome: new Set([...REQUEST_OUTCOMES, ...UPSTREAM_OUTCOMES, ...LEGACY_TOKEN_OUTCOMES]),
   reason: new Set(UNSEAL_FAILURE_REASONS),
+  cause: new Set(REVOCATION_CAUSES),
   throttler: new Set(THROTTLERS),
 };

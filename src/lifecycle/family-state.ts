@@ -1,0 +1,60 @@
+/**
+ * The state of one token family (DESIGN §8), as the stores keep it: whether it was revoked, and,
+ * with rotation on, its newest generation and when that generation was issued.
+ */
+export interface FamilyRecord {
+  revoked: boolean;
+  /** Newest generation issued; -1 when none was recorded (a revoked family never rotated). */
+  generation: number;
+  /** When the newest generation was issued (ms since the epoch): the start of the reuse grace. */
+  rotatedAtMs: number;
+}
+
+/** Where family state lives: Redis shared by the replicas, or this process's memory. */
+export interface TokenStateStore {
+  /** The family's record; undefined when it has none. */
+  read(family: string): Promise<FamilyRecord | undefined>;
+  /**
+   * Records that `generation` was issued at `nowMs`, unless a newer one already was; false when
+   * the family is revoked (then nothing is recorded). The record lives until `expiresAtMs`.
+   */
+  recordGeneration(family: string, generation: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
+  /** Revokes the family until `expiresAtMs`, when its tokens would have expired anyway. */
+  revoke(family: string, expiresAtMs: number): Promise<void>;
+}
+
+/** Injection token of the TokenStateStore in use. */
+export const TOKEN_STATE_STORE = Symbol('TOKEN_STATE_STORE');
+
+/**
+ * The Redis key of a family's record: a hash with the fields of FAMILY_FIELDS. It carries the
+ * rate limiter's hash tag `{rl}` so that the limiter's script can read it in the same round trip
+ * (one slot on Redis Cluster too); the family id is random (or a hash), never a token.
+ */
+export function familyKey(prefix: string, family: string): string {
+  return `${prefix}{rl}:family:${family}`;
+}
+
+/** The hash fields of a family record: revoked ("1"), generation, rotated-at (ms). */
+export const FAMILY_FIELDS = ['r', 'g', 't'] as const;
+
+/** A record from the values of FAMILY_FIELDS as Redis returns them (null for a missing field). */
+export function familyRecordFrom(values: readonly (string | null | undefined)[]): FamilyRecord | undefined {
+  const [revoked, generation, rotatedAt] = values;
+  if (!revoked && !generation) return undefined;
+  return {
+    revoked: revoked === '1',
+    generation: generation ? Number(generation) : -1,
+    rotatedAtMs: rotatedAt ? Number(rotatedAt) : 0,
+  };
+}
+
+/** The family state cannot be read or written and TOKEN_STATE_REDIS_FAILURE says refuse: 503. */
+export class TokenStateUnavailableError extends Error {
+  readonly retryAfterSeconds = 5;
+
+  constructor() {
+    super('refresh-token state is unavailable');
+    this.name = 'TokenStateUnavailableError';
+  }
+}

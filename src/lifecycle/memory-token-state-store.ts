@@ -1,0 +1,65 @@
+import type { FamilyRecord, TokenStateStore } from './family-state.js';
+
+interface Entry extends FamilyRecord {
+  expiresAtMs: number;
+}
+
+/**
+ * Family records in this process's memory: the store without Redis (a single instance; said at
+ * start). Bounded: past MAX_FAMILIES the expired records go first, then the oldest written.
+ */
+export class MemoryTokenStateStore implements TokenStateStore {
+  static readonly MAX_FAMILIES = 100_000;
+  private readonly families = new Map<string, Entry>();
+
+  constructor(private readonly nowMs: () => number = Date.now) {}
+
+  async read(family: string): Promise<FamilyRecord | undefined> {
+    const entry = this.live(family);
+    return entry && { revoked: entry.revoked, generation: entry.generation, rotatedAtMs: entry.rotatedAtMs };
+  }
+
+  async recordGeneration(family: string, generation: number, nowMs: number, expiresAtMs: number): Promise<boolean> {
+    const entry = this.live(family) ?? { revoked: false, generation: -1, rotatedAtMs: 0, expiresAtMs };
+    if (entry.revoked) return false;
+    if (entry.generation < generation) Object.assign(entry, { generation, rotatedAtMs: nowMs });
+    entry.expiresAtMs = expiresAtMs;
+    this.write(family, entry);
+    return true;
+  }
+
+  async revoke(family: string, expiresAtMs: number): Promise<void> {
+    const entry = this.live(family) ?? { revoked: true, generation: -1, rotatedAtMs: 0, expiresAtMs };
+    entry.revoked = true;
+    entry.expiresAtMs = Math.max(entry.expiresAtMs, expiresAtMs);
+    this.write(family, entry);
+  }
+
+  get size(): number {
+    return this.families.size;
+  }
+
+  private live(family: string): Entry | undefined {
+    const entry = this.families.get(family);
+    if (entry && entry.expiresAtMs <= this.nowMs()) {
+      this.families.delete(family);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private write(family: string, entry: Entry): void {
+    // Re-inserted, so that the Map's order is the order of the last write.
+    this.families.delete(family);
+    if (this.families.size >= MemoryTokenStateStore.MAX_FAMILIES) this.makeRoom();
+    this.families.set(family, entry);
+  }
+
+  private makeRoom(): void {
+    const now = this.nowMs();
+    for (const [family, entry] of this.families) if (entry.expiresAtMs <= now) this.families.delete(family);
+    while (this.families.size >= MemoryTokenStateStore.MAX_FAMILIES) {
+      this.families.delete(this.families.keys().next().value!);
+    }
+  }
+}

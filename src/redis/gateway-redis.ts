@@ -33,14 +33,6 @@ function describeTopology(settings: RedisSettings): Record<string, unknown> {
   return { topology: topology.kind, ...where, tls: settings.tls !== undefined, protocol: settings.protocol };
 }
 
-// ioredis 6 asks for RESP3 with HELLO; servers before Redis 6, and some proxies, refuse it.
-function protocolHint(error: Error): string | undefined {
-  const message = error.message.toUpperCase();
-  return message.includes('NOPROTO') || (message.includes('UNKNOWN COMMAND') && message.includes('HELLO'))
-    ? 'the server does not speak RESP3: set REDIS_PROTOCOL=2'
-    : undefined;
-}
-
 /** The connection and what stops it (RedisModule closes both at shutdown). */
 export interface OpenedRedis {
   redis: GatewayRedis;
@@ -59,10 +51,7 @@ export async function openGatewayRedis(
   const warning = new OccasionalWarning();
   const redis = createGatewayRedis(settings, (error) => {
     if (warning.due()) {
-      logger.warn(
-        { reason: error.message, hint: protocolHint(error) },
-        'Redis connection failing; retrying in the background',
-      );
+      logger.warn({ reason: error.message }, 'Redis connection failing; retrying in the background');
     }
   });
   const watch = watchRedisConnection(redis, observer, {

@@ -69,11 +69,11 @@ export class RedisServer {
    */
   static async start(
     directory: string,
-    settings: Record<string, string> = {},
+    settings: Record<string, string | string[]> = {},
     options: { tls?: TestCa; sentinel?: boolean; port?: number } = {},
   ): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
-    const base: Record<string, string> = options.tls
+    const base: Record<string, string | string[]> = options.tls
       ? {
           port: '0',
           'tls-port': String(port),
@@ -92,12 +92,12 @@ export class RedisServer {
         config,
         Object.entries(all)
           .filter(([name]) => !['save', 'appendonly'].includes(name))
-          .map(([name, value]) => `${name} ${value}`)
+          .map(([name, value]) => `${name} ${[value].flat().join(' ')}`)
           .join('\n') + '\n',
       );
       args = [config, '--sentinel'];
     } else {
-      args = Object.entries(all).flatMap(([name, value]) => [`--${name}`, value]);
+      args = Object.entries(all).flatMap(([name, value]) => [`--${name}`, ...[value].flat()]);
     }
     const server = new RedisServer(port, args, options.sentinel ? 'Sentinel ID is' : 'Ready to accept connections');
     await server.restart();
@@ -180,12 +180,17 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
 }
 
 /** A Redis Cluster of `masters` masters and no replicas, made by `redis-cli --cluster create`. */
-export async function startCluster(directory: string, masters: number): Promise<RedisServer[]> {
+export async function startCluster(
+  directory: string,
+  masters: number,
+  settings: Record<string, string> = {},
+): Promise<RedisServer[]> {
   const nodes: RedisServer[] = [];
   for (let index = 0; index < masters; index++) {
     const busPort = await freePort();
     nodes.push(
       await RedisServer.start(directory, {
+        ...settings,
         'cluster-enabled': 'yes',
         'cluster-config-file': `nodes-${index}.conf`,
         'cluster-node-timeout': '2000',
@@ -200,10 +205,13 @@ export async function startCluster(directory: string, masters: number): Promise<
     '--cluster-replicas',
     '0',
     '--cluster-yes',
+    ...(settings.requirepass ? ['-a', settings.requirepass, '--no-auth-warning'] : []),
   ]);
   const ok = await eventually(async () => {
     const states = await Promise.all(
-      nodes.map((node) => withClient(node, {}, async (client) => String(await client.cluster('INFO')))),
+      nodes.map((node) =>
+        withClient(node, { password: settings.requirepass }, async (client) => String(await client.cluster('INFO'))),
+      ),
     );
     return states.every((info) => info.includes('cluster_state:ok'));
   }, 15_000);

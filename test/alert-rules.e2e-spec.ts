@@ -46,6 +46,12 @@ const DESIGN_METRICS = [
   'token_swap_unseal_failures_total',
   'token_swap_rate_limited_total',
   'token_swap_rate_limit_storage_errors_total',
+  // DESIGN §8 and issue 11 (Redis topologies)
+  'token_swap_revocations_total',
+  'token_swap_legacy_tokens_total',
+  'token_swap_token_state_storage_errors_total',
+  'token_swap_redis_connection_state',
+  'token_swap_redis_reconnects_total',
 ];
 const RUNTIME_METRICS = [
   'nodejs_eventloop_lag_p99_seconds',
@@ -62,6 +68,8 @@ const ALERTS = [
   'TokenSwapUpstreamMisconfigured',
   'TokenSwapUnsealFailureSpike',
   'TokenSwapRateLimitStorageErrors',
+  'TokenSwapRedisUnreachable',
+  'TokenSwapRedisFlapping',
   'TokenSwapNoReadyInstance',
 ];
 const POD_FILTERS = ['job=~"$job"', 'namespace=~"$namespace"', 'pod=~"$pod"'];

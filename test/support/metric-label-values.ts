@@ -61,6 +61,9 @@ export const THROTTLERS: readonly string[] = ['swap_ip', 'refresh_ip', 'refresh_
 export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token', '/revoke'];
 
 /** Every label of our metrics whose values form a closed set, with that set. */
+/** token_swap_redis_connection_state{state} */
+export const REDIS_CONNECTION_STATES: readonly string[] = ['connecting', 'connected', 'reconnecting'];
+
 export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
   route: new Set([...ROUTE_TEMPLATES, 'unmatched']),
   method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
@@ -69,4 +72,5 @@ export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> 
   reason: new Set(UNSEAL_FAILURE_REASONS),
   cause: new Set(REVOCATION_CAUSES),
   throttler: new Set(THROTTLERS),
+  state: new Set(REDIS_CONNECTION_STATES),
 };

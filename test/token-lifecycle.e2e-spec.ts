@@ -106,7 +106,7 @@ describe('POST /revoke', () => {
     expect(json.status).toBe(200);
     expect((await fx.call('/refresh', { refresh_token: valid })).status).toBe(400);
 
-    for (const body of [{}, { token: '' }, { code: 'x' }]) {
+    for (const body of [{}, { token: '' }, { code: 'x' }] as Record<string, string>[]) {
       const answer = await fx.call('/revoke', body);
       expect({ status: answer.status, error: answer.json.error }).toEqual({ status: 400, error: 'invalid_request' });
     }

@@ -2,17 +2,23 @@
  * The benchmark of issue 5: the built gateway with every production feature on (Redis-backed
  * limits set high, info request logs to a pipe, metrics) in front of the fake accounts service,
  * against the fake called directly as the ceiling. Loopback only; bounded in time; never fails
- * on a figure. Usage: npm run bench [-- --quick] [-- --profile]
+ * on a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { drive, type LoadResult } from './load.ts';
 import { cpuSeconds, peakRssMb, spawnUntil, startFakeUpstream, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: 'boolean' }, profile: { type: 'boolean' }, uncapped: { type: 'boolean' } },
+  options: {
+    quick: { type: 'boolean' },
+    profile: { type: 'boolean' },
+    uncapped: { type: 'boolean' },
+    rotation: { type: 'boolean' },
+  },
 });
 // The gateway runs as in a container with a 256 MiB memory limit and the NODE_OPTIONS the README
 // recommends for it (old space about 75% of the limit); --uncapped runs it with V8's defaults.
@@ -49,6 +55,10 @@ async function main(): Promise<void> {
     RATE_LIMIT_REFRESH_PER_IP: '100000000/1h',
     RATE_LIMIT_REFRESH_PER_TOKEN: '100000000/1h',
     LOG_LEVEL: 'info',
+    // --rotation: every refresh answers a new token (DESIGN §8). The load sends one token again and
+    // again, which the hour of grace answers like the newest: the same work as a client that
+    // keeps the newest (the family read in the limiter's script, then the record script and a seal).
+    ...(flags.rotation ? { REFRESH_TOKEN_ROTATION: 'true', REFRESH_TOKEN_REUSE_GRACE: '1h' } : {}),
   };
   /** Starts the gateway and measures process start to the first /readyz 200. */
   const startGateway = async () => {
@@ -90,11 +100,26 @@ async function main(): Promise<void> {
     headers: directHeaders,
   };
 
+  // Redis commands per request (DESIGN §8 asks for one round trip per refresh: the limiter's script,
+  // which also reads the token family's state). Counted from the server's command statistics, so
+  // nothing else may use this Redis during a run.
+  const redis = new Redis(gatewayEnv.REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  const redisCommands = async () => {
+    const stats = await redis.info('commandstats');
+    let calls = 0;
+    for (const match of stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm))
+      if (match[1] !== 'info') calls += Number(match[2]);
+    return calls;
+  };
   const measured = async (route: string, body: string, connections: number, seconds: number, rate?: number) => {
     const cpuBefore = cpuSeconds(pid);
+    const commandsBefore = await redisCommands();
     const load = await drive({ url: `${base}${route}`, body, connections, durationSeconds: seconds, rate });
     const cpuUsPerRequest = Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(load.requests, 1));
-    return { ...load, cpuUsPerRequest };
+    const redisCommandsPerRequest =
+      Math.round((((await redisCommands()) - commandsBefore) / Math.max(load.requests, 1)) * 100) / 100;
+    return { ...load, cpuUsPerRequest, redisCommandsPerRequest };
   };
 
   log('warm-up');
@@ -137,10 +162,12 @@ async function main(): Promise<void> {
 
   await stop(slowGateway.child);
   await stop(fake.child);
+  redis.disconnect();
 
   const result = {
     date: new Date().toISOString(),
     nodeOptions: NODE_OPTIONS,
+    rotation: flags.rotation === true,
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
@@ -183,10 +210,11 @@ function row(name: string, load: LoadResult & { cpuUsPerRequest?: number }, ceil
 function report(result: {
   date: string;
   nodeOptions: string;
+  rotation: boolean;
   machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
   readyMs: { firstStartAfterBuild: number; restart: number };
   peakRssMb: { beforeSlowPhase: number; slowPhase: number };
-  peak: Record<string, LoadResult & { cpuUsPerRequest?: number }>;
+  peak: Record<string, LoadResult & { cpuUsPerRequest?: number; redisCommandsPerRequest?: number }>;
   fixed: { rate: number; direct: LoadResult; refresh: LoadResult; directSwap: LoadResult; swap: LoadResult };
   slow: {
     direct: LoadResult;
@@ -202,7 +230,7 @@ function report(result: {
     '',
     `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}. Gateway, fake upstream and load generator share the machine.`,
     '',
-    `Gateway NODE_OPTIONS: \`${result.nodeOptions || '(none)'}\`. Ready (process start to /readyz 200): **${result.readyMs.firstStartAfterBuild} ms** on the first start after a build, ${result.readyMs.restart} ms on a restart. Peak RSS: **${result.peakRssMb.slowPhase} MB** under the slow-upstream load, ${result.peakRssMb.beforeSlowPhase} MB during the earlier phases.`,
+    `Gateway NODE_OPTIONS: \`${result.nodeOptions || '(none)'}\`; refresh-token rotation ${result.rotation ? 'on' : 'off'}. Ready (process start to /readyz 200): **${result.readyMs.firstStartAfterBuild} ms** on the first start after a build, ${result.readyMs.restart} ms on a restart. Peak RSS: **${result.peakRssMb.slowPhase} MB** under the slow-upstream load, ${result.peakRssMb.beforeSlowPhase} MB during the earlier phases.`,
     '',
     '## Peak, upstream answering at once (50 connections)',
     header,
@@ -217,6 +245,8 @@ function report(result: {
     row('/refresh', fixed.refresh),
     row('direct (swap grant)', fixed.directSwap),
     row('/swap', fixed.swap),
+    '',
+    `Redis commands per request (every command the Redis server ran during the phase, divided by the gateway's requests): /refresh ${peak.refresh!.redisCommandsPerRequest}, /swap ${peak.swap!.redisCommandsPerRequest} at peak.`,
     '',
     `Latency added over direct: /refresh p50 +${(fixed.refresh.p50 - fixed.direct.p50).toFixed(1)} ms, p99 +${(fixed.refresh.p99 - fixed.direct.p99).toFixed(1)} ms; /swap p50 +${(fixed.swap.p50 - fixed.directSwap.p50).toFixed(1)} ms, p99 +${(fixed.swap.p99 - fixed.directSwap.p99).toFixed(1)} ms.`,
     '',

@@ -113,6 +113,25 @@ describe('Redis Cluster shared by two gateways', () => {
     }
   });
 
+  it('holds a revocation made through one gateway at the other (the family state is in the cluster)', async () => {
+    const [a, b] = gateways as [GatewayProcess, GatewayProcess];
+    const client = from('198.51.100.77');
+    const swapped = await post(`${a.url}/swap`, { code: 'revocable' }, client);
+    expect(swapped.status).toBe(200);
+    const sealed = swapped.json.refresh_token as string;
+    expect((await post(`${b.url}/refresh`, { refresh_token: sealed }, client)).status).toBe(200);
+    const revoked = await post(`${b.url}/revoke`, { token: sealed }, client);
+    expect([revoked.status, revoked.json]).toEqual([200, {}]);
+    for (const gateway of [a, b]) {
+      const refused = await post(`${gateway.url}/refresh`, { refresh_token: sealed }, client);
+      expect([refused.status, refused.json.error]).toEqual([400, 'invalid_grant']);
+    }
+    // The revocation is one entry under the {rl} tag, on the limiter's node.
+    const home = await nodeOfLimiterSlot();
+    const onHome = await withClient(home, auth, (redis) => redis.keys(`${prefix}*`));
+    expect(onHome.filter((key) => !key.includes(':swap_ip:') && !key.includes(':refresh_')).length).toBeGreaterThan(0);
+  });
+
   it('fails fast under the outage policy when the node of the limiter slot dies, and resumes when it is back', async () => {
     const home = await nodeOfLimiterSlot();
     await home.kill();

@@ -111,6 +111,9 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{- if not (kindIs "invalid" $r.tls.enabled) -}}
 {{- $_ := set $env "REDIS_TLS" (toString $r.tls.enabled) -}}
 {{- end -}}
+{{- if not (kindIs "invalid" $r.protocol) -}}
+{{- $_ := set $env "REDIS_PROTOCOL" (toString (int $r.protocol)) -}}
+{{- end -}}
 {{- toJson $env -}}
 {{- end -}}
 

@@ -17,7 +17,7 @@ import { defaultTokenFile } from './token-file.ts';
 const USAGE = `usage: npm run client -- <login|token|logout> --gateway <url> [options]
   login   --client-id <id> [--authorize-url <url>] [--scope <scopes>] [--redirect-port <port>] [--no-browser]
   token   [--min-validity <seconds>]   prints a valid access token
-  logout                               revokes (where supported) and deletes the stored tokens
+  logout                               revokes the sign-in at the gateway and deletes the stored tokens
   all     [--token-file <path>]        default: ${defaultTokenFile()}`;
 
 class UsageError extends Error {}

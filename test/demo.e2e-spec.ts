@@ -94,6 +94,7 @@ describe('npm run demo (scripts/demo.ts)', () => {
       const authorizeUrl = printed(output, /^ {3}curl -si '([^']+)'$/m);
       const swapUrl = printed(output, /^ {3}curl -s -X POST (\S+) -d code=CODE$/m);
       const refreshUrl = printed(output, /^ {3}curl -s -X POST (\S+) -d refresh_token=SEALED$/m);
+      const revokeUrl = printed(output, /^ {3}curl -s -X POST (\S+) -d token=SEALED$/m);
       const metricsUrl = printed(output, /^ {3}curl -s (\S+) \| grep token_swap$/m);
       expect(new URL(authorizeUrl).hostname).toBe('127.0.0.1');
       expect(new URL(swapUrl).hostname).toBe('127.0.0.1');
@@ -117,6 +118,10 @@ describe('npm run demo (scripts/demo.ts)', () => {
       expect(typeof refresh.json.access_token).toBe('string');
       expect(refresh.json.access_token).not.toBe(swap.json.access_token);
       expect(refresh.json.refresh_token).toBe(sealed);
+
+      const revoke = await postForm(revokeUrl, { token: sealed });
+      expect({ status: revoke.status, json: revoke.json }).toEqual({ status: 200, json: {} });
+      expect((await postForm(refreshUrl, { refresh_token: sealed })).json.error).toBe('invalid_grant');
 
       const metrics = await (await fetch(metricsUrl)).text();
       expect(metrics).toContain('token_swap_requests_total{operation="swap",outcome="success"} 1');

@@ -19,7 +19,7 @@ function tokenStateStore(
   logger: PinoLogger,
 ): TokenStateStore {
   if (!redis) {
-    logger.warn('REDIS_URL is not set: revocations and rotation state are kept in this process only');
+    logger.warn('no Redis is configured: revocations and rotation state are kept in this process only');
     return new MemoryTokenStateStore();
   }
   return new ResilientTokenStateStore(

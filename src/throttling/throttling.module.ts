@@ -1,11 +1,10 @@
 import { Global, Module } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
-import { GATEWAY_REDIS } from '../redis/gateway-redis.js';
+import { GATEWAY_REDIS, type GatewayRedis } from '../redis/gateway-redis.js';
 import { rateLimitStoreFor } from './rate-limit-store-choice.js';
 import { RATE_LIMIT_STORE } from './rate-limit-store.js';
 import { THROTTLERS, throttlersFor } from './throttlers.js';
@@ -19,8 +18,12 @@ import { TokenThrottlerGuard } from './token-throttler.guard.js';
     {
       provide: RATE_LIMIT_STORE,
       inject: [GATEWAY_CONFIG, GATEWAY_REDIS, GatewayMetrics, PinoLogger],
-      useFactory: (config: GatewayConfig, redis: Redis | undefined, metrics: GatewayMetrics, logger: PinoLogger) =>
-        rateLimitStoreFor(config, redis, () => metrics.countStorageError(), logger),
+      useFactory: (
+        config: GatewayConfig,
+        redis: GatewayRedis | undefined,
+        metrics: GatewayMetrics,
+        logger: PinoLogger,
+      ) => rateLimitStoreFor(config, redis, () => metrics.countStorageError(), logger),
     },
     TokenThrottlerGuard,
   ],

@@ -128,6 +128,17 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
     expect((await refresh(rotated)).status).toBe(200);
   });
 
+  it('records the refresh_token of every token request in order, whatever its outcome; reset() empties the record', async () => {
+    const refreshToken = String((await swapIssued()).json?.['refresh_token']);
+    expect(fake.refreshTokensSent).toEqual([]);
+    await refresh(refreshToken);
+    await refresh('made-up-token');
+    await postForm(fake.tokenUrl, { grant_type: 'refresh_token', refresh_token: 'wrong-secret' }, basicAuth('x', 'y'));
+    expect(fake.refreshTokensSent).toEqual([refreshToken, 'made-up-token', 'wrong-secret']);
+    fake.reset();
+    expect(fake.refreshTokensSent).toEqual([]);
+  });
+
   it('GET /authorize redirects to redirect_uri with a swappable code and the state', async () => {
     const query = new URLSearchParams({
       client_id: CLIENT.clientId,

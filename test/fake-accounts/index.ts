@@ -43,6 +43,8 @@ export interface FakeAccounts {
   readonly state: FakeAccountsState;
   readonly calls: TokenCallCounts;
   readonly lastRequest: RecordedTokenRequest | undefined;
+  /** The refresh_token field of every request /api/token received (any grant_type), oldest first; reset() empties it. */
+  readonly refreshTokensSent: readonly string[];
   issueCode(options: IssueCodeOptions): string;
   issueRefreshToken(options?: { scope?: string }): string;
   /** True when the token was known and is now revoked. */
@@ -83,6 +85,7 @@ export async function startFakeAccounts(options: FakeAccountsOptions): Promise<F
     get lastRequest() {
       return context.traffic.lastRequest;
     },
+    refreshTokensSent: context.traffic.refreshTokensSent,
     issueCode: (code) =>
       context.grants.issueCode({
         redirectUri: code.redirectUri,

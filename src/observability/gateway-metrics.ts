@@ -52,6 +52,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly upstreamRetries = new Counter({
+    name: 'token_swap_upstream_retries_total',
+    help: 'Second attempts at the upstream token endpoint, by operation (only a refresh is ever retried).',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
   private readonly unsealFailures = new Counter({
     name: 'token_swap_unseal_failures_total',
     help: 'Sealed refresh tokens refused, by reason.',
@@ -121,6 +128,7 @@ export class GatewayMetrics {
     // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
     for (const operation of UPSTREAM_OPERATIONS)
       for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
+    for (const operation of UPSTREAM_OPERATIONS) this.upstreamRetries.inc({ operation }, 0);
   }
 
   observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {
@@ -133,6 +141,10 @@ export class GatewayMetrics {
 
   observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number): void {
     this.upstreamDuration.observe({ operation, outcome }, seconds);
+  }
+
+  countUpstreamRetry(operation: UpstreamOperation): void {
+    this.upstreamRetries.inc({ operation });
   }
 
   countUnsealFailure(reason: UnsealFailureReason): void {

@@ -48,6 +48,18 @@ export class UpstreamBadResponseError extends UpstreamError {
 }
 
 /**
+ * The connection failed before a whole answer arrived: refused, reset (before the headers or in
+ * the middle of the body), closed. Upstream may or may not have handled the request, which is
+ * why only a refresh is ever retried after one (refresh-retry.ts).
+ */
+export class UpstreamConnectionError extends UpstreamBadResponseError {
+  constructor() {
+    super('upstream unreachable');
+    this.name = 'UpstreamConnectionError';
+  }
+}
+
+/**
  * Upstream issued a refresh token too long to seal into a token the client could send back
  * within the request body limit (sealing/sealed-token-size.ts): an unusable answer.
  */

@@ -2,10 +2,12 @@ import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { REFRESH_RETRY, refreshRetryDelay, type FailedAttempt, type RetryPolicy } from './refresh-retry.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
   UpstreamBadResponseError,
   UpstreamClientAuthenticationError,
+  UpstreamConnectionError,
   UpstreamError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
@@ -13,20 +15,29 @@ import {
   type UpstreamOutcome,
 } from './upstream-errors.js';
 
-/** What one upstream call did, gathered while it runs and reported to the observer at its end. */
+/** What one upstream attempt did, gathered while it runs and reported to the observer at its end. */
 interface UpstreamCallRecord {
   status?: number;
   outcome?: UpstreamOutcome;
+  /** Upstream's Retry-After when it is a sane integer. */
+  retryAfterSeconds?: number;
 }
 
+type AttemptResult = { tokens: UpstreamTokens } | ({ tokens?: undefined } & FailedAttempt);
+
 export interface UpstreamObserver {
-  /** `status` is upstream's HTTP status, undefined when it did not answer. */
+  /**
+   * Called once per attempt (a retried refresh makes two calls): `status` is upstream's HTTP
+   * status, undefined when it did not answer.
+   */
   observeUpstream(
     operation: UpstreamOperation,
     outcome: UpstreamOutcome,
     seconds: number,
     status: number | undefined,
   ): void;
+  /** A second attempt is about to be made (refresh-retry.ts). Optional: a benchmark's observer counts nothing. */
+  observeRetry?(operation: UpstreamOperation): void;
 }
 
 /** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
@@ -53,11 +64,20 @@ function isOutage(outcome: UpstreamOutcome, status: number | undefined): boolean
   return outcome === 'error' && (status === undefined || status === 200);
 }
 
-function retryAfterSeconds(header: string | string[] | undefined): number {
-  const value = Array.isArray(header) ? header[0] : header;
-  const seconds = value !== undefined && /^\d{1,7}$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isFinite(seconds)) return DEFAULT_RETRY_AFTER_SECONDS;
-  return Math.min(Math.max(seconds, 1), MAX_RETRY_AFTER_SECONDS);
+/** Upstream's Retry-After when it is an integer number of seconds (an HTTP date is not used). */
+function saneRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  return value !== undefined && /^\d{1,7}$/.test(value) ? Number(value) : undefined;
+}
+
+/** The Retry-After the client gets: upstream's when sane, within [1 s, 1 h], else 5 s. */
+function retryAfterForClient(upstreamSeconds: number | undefined): number {
+  if (upstreamSeconds === undefined) return DEFAULT_RETRY_AFTER_SECONDS;
+  return Math.min(Math.max(upstreamSeconds, 1), MAX_RETRY_AFTER_SECONDS);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
@@ -74,7 +94,12 @@ async function readLimited(body: AsyncIterable<Buffer>): Promise<string> {
 /**
  * The one client of the upstream token endpoint: a keep-alive pool with no connection cap (a slow
  * upstream must not limit throughput to connections ÷ latency), a total timeout per call, HTTP
- * Basic client authentication, strict parsing. Nothing is retried: a code is single-use.
+ * Basic client authentication, strict parsing. A refresh may be tried a second time within the
+ * same timeout (refresh-retry.ts); a code exchange never is: a code is single-use.
+ *
+ * Each attempt is a call of its own for the circuit breaker and the upstream histogram: both
+ * describe upstream's health and the load put on it, and a retried refresh did call twice. The
+ * request's log line shows the last attempt's status (upstream-call-observer.ts).
  */
 export class UpstreamTokenClient {
   private readonly pool: Pool;
@@ -87,6 +112,8 @@ export class UpstreamTokenClient {
     private readonly observer: UpstreamObserver,
     private readonly circuit: CircuitBreaker,
     private readonly refreshTokens: RefreshTokenLimit,
+    private readonly retry: RetryPolicy = REFRESH_RETRY,
+    private readonly random: () => number = Math.random,
   ) {
     this.pool = new Pool(config.tokenUrl.origin, {
       connections: null,
@@ -101,18 +128,39 @@ export class UpstreamTokenClient {
   }
 
   async requestTokens(operation: UpstreamOperation, form: Record<string, string>): Promise<UpstreamTokens> {
-    const record: UpstreamCallRecord = {};
+    const deadline = performance.now() + this.timeoutMs;
     const wait = this.circuit.refusal();
     if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
+    const first = await this.attempt(operation, form, this.timeoutMs);
+    if (first.tokens) return first.tokens;
+
+    const delayMs = refreshRetryDelay(operation, first, deadline - performance.now(), this.retry, this.random);
+    if (delayMs === undefined) throw first.error;
+    await sleep(delayMs);
+    // The first attempt may have opened the circuit (or was its probe): then upstream rests.
+    if (this.circuit.refusal() !== undefined) throw first.error;
+    this.observer.observeRetry?.(operation);
+    const second = await this.attempt(operation, form, Math.max(1, Math.floor(deadline - performance.now())));
+    if (second.tokens) return second.tokens;
+    throw second.error;
+  }
+
+  /** One call upstream, recorded by the circuit breaker and the observer; never throws. */
+  private async attempt(
+    operation: UpstreamOperation,
+    form: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<AttemptResult> {
+    const record: UpstreamCallRecord = {};
     const started = performance.now();
     try {
-      const tokens = await this.call(operation, form, record);
+      const tokens = await this.call(operation, form, record, timeoutMs);
       record.outcome = 'success';
-      return tokens;
+      return { tokens };
     } catch (error) {
       const typed = error instanceof UpstreamError ? error : new UpstreamBadResponseError('request failed');
       record.outcome = typed.outcome;
-      throw typed;
+      return { error: typed, status: record.status, retryAfterSeconds: record.retryAfterSeconds };
     } finally {
       const seconds = (performance.now() - started) / 1000;
       this.circuit.record(isOutage(record.outcome ?? 'error', record.status));
@@ -128,8 +176,9 @@ export class UpstreamTokenClient {
     operation: UpstreamOperation,
     form: Record<string, string>,
     record: UpstreamCallRecord,
+    timeoutMs: number,
   ): Promise<UpstreamTokens> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const signal = AbortSignal.timeout(timeoutMs);
     let response;
     let text: string;
     try {
@@ -145,19 +194,20 @@ export class UpstreamTokenClient {
         signal,
       });
       record.status = response.statusCode;
+      record.retryAfterSeconds = saneRetryAfter(response.headers['retry-after']);
       text = await readLimited(response.body);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
       if (signal.aborted || isUndiciTimeout(error)) throw new UpstreamTimeoutError(this.timeoutMs);
-      throw new UpstreamBadResponseError('upstream unreachable');
+      throw new UpstreamConnectionError();
     }
-    return this.interpret(operation, response.statusCode, response.headers['retry-after'], text);
+    return this.interpret(operation, response.statusCode, record.retryAfterSeconds, text);
   }
 
   private interpret(
     operation: UpstreamOperation,
     status: number,
-    retryAfter: string | string[] | undefined,
+    retryAfterSeconds: number | undefined,
     text: string,
   ): UpstreamTokens {
     if (status === 200) {
@@ -167,7 +217,7 @@ export class UpstreamTokenClient {
       });
     }
     if (status === 429 || status >= 500) {
-      throw new UpstreamUnavailableError(retryAfterSeconds(retryAfter), `status ${status}`);
+      throw new UpstreamUnavailableError(retryAfterForClient(retryAfterSeconds), `status ${status}`);
     }
     const oauthError = status >= 400 ? parseErrorResponse(text) : undefined;
     if (oauthError?.error === 'invalid_client') throw new UpstreamClientAuthenticationError();

@@ -57,6 +57,15 @@ function parseStatePatch(body: string): Partial<FakeAccountsState> | string {
           return 'refreshTokenLength must be an integer >= 0';
         patch.refreshTokenLength = value;
         break;
+      case 'failuresLeft':
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+          return 'failuresLeft must be an integer >= 0';
+        patch.failuresLeft = value;
+        break;
+      case 'retryAfter':
+        if (value !== null && typeof value !== 'string') return 'retryAfter must be a string or null';
+        patch.retryAfter = value;
+        break;
       case 'rotateRefreshTokens':
       case 'expiresInAsString':
       case 'acceptAnyCode':

@@ -1,13 +1,16 @@
 import { randomToken } from './random-token.ts';
 import type { Reply } from './replies.ts';
 import { invalidClient, jsonReply } from './replies.ts';
-import type { FakeMode } from './state.ts';
+import type { FakeAccountsState, FakeMode } from './state.ts';
 
 /**
- * The canned answer of a failure mode, or undefined for 'normal'. 'hang' is not an answer: the
- * server handles it by never replying.
+ * The canned answer of a failure mode, or undefined for 'normal'. 'hang' and 'resetMidAnswer' are
+ * not answers: the server handles them (never replying; cutting a real answer off).
  */
-export function failureReply(mode: Exclude<FakeMode, 'hang'>): Reply | undefined {
+export function failureReply(
+  mode: Exclude<FakeMode, 'hang' | 'resetMidAnswer'>,
+  state: Pick<FakeAccountsState, 'retryAfter'> = { retryAfter: null },
+): Reply | undefined {
   switch (mode) {
     case 'normal':
       return undefined;
@@ -22,8 +25,43 @@ export function failureReply(mode: Exclude<FakeMode, 'hang'>): Reply | undefined
       return jsonReply(
         429,
         { error: 'rate_limited', error_description: 'API rate limit exceeded' },
-        { 'retry-after': '7' },
+        { 'retry-after': state.retryAfter ?? '7' },
       );
+    case 'rateLimitedNoRetryAfter':
+      return jsonReply(429, { error: 'rate_limited', error_description: 'API rate limit exceeded' });
+    case 'upstream502':
+      // A proxy in front of the token endpoint that lost its backend.
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>',
+      };
+    case 'upstream503':
+      return {
+        status: 503,
+        headers: {
+          'content-type': 'text/plain; charset=utf-8',
+          ...(state.retryAfter === null ? {} : { 'retry-after': state.retryAfter }),
+        },
+        body: 'upstream connect error or disconnect/reset before headers',
+      };
+    case 'mistypedFields':
+      // JSON of the right shape whose expires_in is no number of seconds.
+      return jsonReply(200, {
+        access_token: randomToken('BQ'),
+        token_type: 'Bearer',
+        scope: 'user-read-email',
+        expires_in: 'soon',
+        refresh_token: randomToken('AQ'),
+      });
+    case 'mistypedAccessToken':
+      return jsonReply(200, {
+        access_token: 42,
+        token_type: 'Bearer',
+        scope: 'user-read-email',
+        expires_in: 3600,
+        refresh_token: randomToken('AQ'),
+      });
     case 'garbage':
       // Claims JSON but is not, so a client that trusts the content type still has to cope.
       return { status: 200, headers: { 'content-type': 'application/json' }, body: '<html><body>Oops</body></html>' };

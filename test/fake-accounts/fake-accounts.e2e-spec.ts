@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FakeAccounts, FakeMode } from './index.ts';
 import { startFakeAccounts } from './index.ts';
+import { FAKE_MODES } from './state.ts';
 
 const CLIENT = { clientId: 'test-client-id', clientSecret: 'test-client-secret' };
 const REDIRECT_URI = 'http://127.0.0.1:8888/callback';
@@ -216,7 +217,7 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
   });
 
   it('answers each failure mode as documented, counts and records the calls; reset() undoes the switches', async () => {
-    const expected: [Exclude<FakeMode, 'normal' | 'hang'>, (answer: Answer) => void][] = [
+    const expected: [Exclude<FakeMode, 'normal' | 'hang' | 'resetMidAnswer'>, (answer: Answer) => void][] = [
       [
         'error5xx',
         (a) =>
@@ -259,7 +260,34 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
             undefined,
           ]),
       ],
+      [
+        'rateLimitedNoRetryAfter',
+        (a) => expect([a.status, a.headers.get('retry-after'), a.json?.['error']]).toEqual([429, null, 'rate_limited']),
+      ],
+      [
+        'mistypedFields',
+        (a) =>
+          expect([a.status, typeof a.json?.['access_token'], a.json?.['expires_in']]).toEqual([200, 'string', 'soon']),
+      ],
+      [
+        'mistypedAccessToken',
+        (a) => expect([a.status, a.json?.['access_token'], a.json?.['expires_in']]).toEqual([200, 42, 3600]),
+      ],
+      [
+        'upstream502',
+        (a) =>
+          expect([a.status, a.headers.get('content-type'), a.json]).toEqual([
+            502,
+            expect.stringMatching(/^text\/html/),
+            undefined,
+          ]),
+      ],
+      ['upstream503', (a) => expect([a.status, a.headers.get('retry-after'), a.json]).toEqual([503, null, undefined])],
     ];
+    // Every mode of the fake is either in this list or has a test of its own below.
+    expect(new Set([...expected.map(([mode]) => mode), 'normal', 'hang', 'resetMidAnswer'])).toEqual(
+      new Set(FAKE_MODES),
+    );
     for (const [mode, check] of expected) {
       fake.state.mode = mode;
       check(await swapIssued());
@@ -282,6 +310,44 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
     expect(fake.state.mode).toBe('normal');
     expect(fake.calls.total).toBe(0);
     expect(fake.lastRequest).toBeUndefined();
+    expect((await refresh(refreshToken)).status).toBe(200);
+  });
+
+  it('failuresLeft applies the mode to that many token requests, then answers normally; retryAfter sets the header', async () => {
+    fake.state.mode = 'upstream503';
+    fake.state.failuresLeft = 2;
+    fake.state.retryAfter = '1';
+    const refreshToken = fake.issueRefreshToken();
+    const answers = [await refresh(refreshToken), await refresh(refreshToken), await refresh(refreshToken)];
+    expect(answers.map((answer) => [answer.status, answer.headers.get('retry-after')])).toEqual([
+      [503, '1'],
+      [503, '1'],
+      [200, null],
+    ]);
+    expect(fake.state).toMatchObject({ mode: 'normal', failuresLeft: 0 });
+    expect(fake.calls.refreshToken).toBe(3);
+
+    fake.state.mode = 'rateLimited';
+    fake.state.retryAfter = 'Wed, 21 Oct 2015 07:28:00 GMT';
+    expect((await refresh(refreshToken)).headers.get('retry-after')).toBe('Wed, 21 Oct 2015 07:28:00 GMT');
+    fake.reset();
+    expect(fake.state).toMatchObject({ failuresLeft: 0, retryAfter: null });
+  });
+
+  it('resetMidAnswer handles the request (the code is used up) but resets the connection after part of the answer', async () => {
+    fake.state.mode = 'resetMidAnswer';
+    const code = fake.issueCode({ redirectUri: REDIRECT_URI });
+    // fetch fails while reading the body: the headers came, the rest did not.
+    await expect(swap({ code, redirect_uri: REDIRECT_URI })).rejects.toThrow('terminated');
+    expect(fake.calls.authorizationCode).toBe(1);
+    fake.state.mode = 'normal';
+    expect((await swap({ code, redirect_uri: REDIRECT_URI })).json).toEqual(
+      oauthError('invalid_grant', 'Invalid authorization code'),
+    );
+    // With failuresLeft, a refresh is cut off once and then answered.
+    Object.assign(fake.state, { mode: 'resetMidAnswer', failuresLeft: 1 });
+    const refreshToken = fake.issueRefreshToken();
+    await expect(refresh(refreshToken)).rejects.toThrow('terminated');
     expect((await refresh(refreshToken)).status).toBe(200);
   });
 
@@ -324,6 +390,11 @@ describe('fake Spotify accounts: the contract its users rely on', () => {
     expect((await control({ delayMs: 300, rotateRefreshTokens: true })).status).toBe(200);
     expect(fake.state).toMatchObject({ delayMs: 300, rotateRefreshTokens: true });
     expect((await control({ colour: 'blue' })).status).toBe(400);
+    expect((await control({ failuresLeft: -1 })).status).toBe(400);
+    expect((await control({ retryAfter: 7 })).status).toBe(400);
+    expect((await control({ mode: 'resetMidAnswer', failuresLeft: 1, retryAfter: '3' })).status).toBe(200);
+    expect(fake.state).toMatchObject({ mode: 'resetMidAnswer', failuresLeft: 1, retryAfter: '3' });
+    Object.assign(fake.state, { mode: 'normal', failuresLeft: 0, retryAfter: null });
 
     const started = performance.now();
     const swapped = await swapIssued();

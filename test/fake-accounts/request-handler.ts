@@ -5,6 +5,7 @@ import type { FakeContext } from './fake-context.ts';
 import { failureReply } from './failure-modes.ts';
 import { parseForm, readBody, sendReply } from './http-io.ts';
 import type { PendingTimers } from './pending-timers.ts';
+import { takeMode } from './state.ts';
 import type { Reply } from './replies.ts';
 import { jsonReply, oauthError } from './replies.ts';
 import { answerTokenRequest } from './token-endpoint.ts';
@@ -78,11 +79,28 @@ async function handleToken(exchange: Exchange): Promise<void> {
   const form = parseForm(body, contentType);
   context.traffic.record({ form, authorization, contentType });
 
-  const mode = context.state.mode;
+  const mode = takeMode(context.state);
   // Keep the connection open and never answer; close() destroys it.
   if (mode === 'hang') return;
+  if (mode === 'resetMidAnswer') {
+    // The request is handled (a code is used up, a rotation happens), but its answer is lost:
+    // the headers and part of the body, then a TCP reset.
+    return answerCutOff(exchange, answerTokenRequest(context, form, authorization));
+  }
   // The outcome is settled on arrival: a code is used up even if the client gives up waiting.
-  answerLater(exchange, failureReply(mode) ?? answerTokenRequest(context, form, authorization));
+  answerLater(exchange, failureReply(mode, context.state) ?? answerTokenRequest(context, form, authorization));
+}
+
+function answerCutOff(exchange: Exchange, reply: Reply): void {
+  const { response, request } = exchange;
+  const cut = () => {
+    if (response.destroyed || response.headersSent) return;
+    response.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(reply.body) });
+    response.write(reply.body.slice(0, Math.floor(reply.body.length / 2)), () => request.socket.resetAndDestroy());
+  };
+  const delayMs = exchange.context.state.delayMs;
+  if (delayMs > 0) exchange.timers.after(delayMs, cut);
+  else cut();
 }
 
 function answerLater(exchange: Exchange, reply: Reply): void {

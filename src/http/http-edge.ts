@@ -28,6 +28,11 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
   // accept text/plain; ours follows the contract for every media type.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (request, body, done) => {
+    // An unknown path is 404 whatever its body carries (DESIGN §2): the body is no token request.
+    if (request.routeOptions.url === undefined) {
+      done(null, undefined);
+      return;
+    }
     try {
       done(null, parseTokenRequestBody(request.headers['content-type'], body as string));
     } catch (error) {

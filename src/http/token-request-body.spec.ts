@@ -39,6 +39,14 @@ describe('parseTokenRequestBody', () => {
     expect(() => parseTokenRequestBody(undefined, 'code=a&code=b')).toThrow(InvalidRequestError);
   });
 
+  it('names a repeated field only when it is a field of the protocol, never repeating a made-up name', () => {
+    expect(() => parseTokenRequestBody(undefined, 'code=a&code=b')).toThrow('code is given more than once');
+    // A client that posts its token without a name, twice: the name is the secret.
+    expect(() => parseTokenRequestBody(undefined, 'AQsecret-token&AQsecret-token')).toThrow(
+      'a field is given more than once',
+    );
+  });
+
   it('does not let __proto__ in JSON reach the prototype', () => {
     const fields = parseTokenRequestBody('application/json', '{"__proto__":{"code":"x"}}');
     expect(fields.code).toBeUndefined();

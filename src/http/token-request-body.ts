@@ -15,10 +15,28 @@ export function parseTokenRequestBody(contentType: string | undefined, raw: stri
   throw new UnsupportedMediaTypeError();
 }
 
+// The field names of OAuth 2.0 (RFC 6749, 7009, 7636) a token request may carry.
+const OAUTH_FIELD_NAMES = new Set([
+  'grant_type',
+  'code',
+  'redirect_uri',
+  'code_verifier',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'token',
+  'token_type_hint',
+  'scope',
+  'state',
+]);
+
 function parseForm(raw: string): RequestFields {
   const fields: RequestFields = Object.create(null) as RequestFields;
   for (const [name, value] of new URLSearchParams(raw)) {
-    if (name in fields) throw new InvalidRequestError(`${name} is given more than once`);
+    if (name in fields) {
+      // Only a name of the protocol is repeated back: any other could be the client's secret.
+      throw new InvalidRequestError(`${OAUTH_FIELD_NAMES.has(name) ? name : 'a field'} is given more than once`);
+    }
     fields[name] = value;
   }
   return fields;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -88,4 +89,54 @@ export async function startFakeUpstream(
       body: JSON.stringify({ delayMs }),
     });
   return { child: fake.child, url, setDelay };
+}
+
+/** Resident set size in MB now (VmRSS). */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/**
+ * A memory cgroup limited to `bytes`, as a container limit is, where this machine lets the bench
+ * make one (cgroup v1 memory controller or cgroup v2, as root); undefined otherwise. A process
+ * started through `wrap` runs inside it from its first instruction, so Node reads the limit at start.
+ */
+export function memoryCgroup(
+  name: string,
+  bytes: number,
+): { wrap(command: string, args: string[]): [string, string[]]; oomKills(): number; remove(): void } | undefined {
+  const candidates = [
+    { dir: `/sys/fs/cgroup/memory/${name}`, limit: 'memory.limit_in_bytes' },
+    { dir: `/sys/fs/cgroup/${name}`, limit: 'memory.max' },
+  ];
+  for (const { dir, limit } of candidates) {
+    try {
+      if (!existsSync(dirname(dir)) || !existsSync(join(dirname(dir), 'cgroup.procs'))) continue;
+      if (!existsSync(dir)) mkdirSync(dir);
+      writeFileSync(join(dir, limit), String(bytes));
+      const procs = join(dir, 'cgroup.procs');
+      return {
+        wrap: (command, args) => ['/bin/sh', ['-c', `echo $$ > ${procs} && exec "$0" "$@"`, command, ...args]],
+        oomKills: () => {
+          for (const file of ['memory.oom_control', 'memory.events']) {
+            const text = existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : '';
+            const match = /oom_kill (\d+)/.exec(text);
+            if (match) return Number(match[1]);
+          }
+          return 0;
+        },
+        remove: () => {
+          try {
+            rmdirSync(dir);
+          } catch {
+            // still has a process (killed late); the next run reuses it
+          }
+        },
+      };
+    } catch {
+      // not allowed here: try the next layout
+    }
+  }
+  return undefined;
 }

@@ -1,8 +1,10 @@
 /**
- * The benchmark of issue 5: the built gateway with every production feature on (Redis-backed
- * limits set high, info request logs to a pipe, metrics) in front of the fake accounts service,
- * against the fake called directly as the ceiling. Loopback only; bounded in time; never fails
- * on a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
+ * The benchmark (issues 5, 10 and 13): the built gateway with every production feature on
+ * (Redis-backed limits set high, info request logs to a pipe, metrics) in front of the fake
+ * accounts service, measured in one run against the fake called directly (the ceiling) and
+ * against the floor (bench/floor-server.ts: the least work a Node token swap can do), interleaved
+ * so that the machine's drift touches both alike. Loopback only; bounded in time; never fails on
+ * a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { drive, type LoadResult } from './load.ts';
-import { cpuSeconds, peakRssMb, spawnUntil, startFakeUpstream, stop } from './processes.ts';
+import { cpuSeconds, memoryCgroup, peakRssMb, rssMb, spawnUntil, startFakeUpstream, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -20,24 +22,33 @@ const { values: flags } = parseArgs({
     rotation: { type: 'boolean' },
   },
 });
-// The gateway runs as in a container with a 256 MiB memory limit and the NODE_OPTIONS the README
-// recommends for it (old space about 75% of the limit); --uncapped runs it with V8's defaults.
+// The fast phases run the gateway with the NODE_OPTIONS of a 256 MiB container (old space about
+// 75 % of the limit); --uncapped runs them with V8's defaults. The memory-limited phase runs it in
+// a real 256 MiB cgroup with the image's own heap options (DESIGN §9, the Dockerfile's ENTRYPOINT).
 const NODE_OPTIONS = flags.uncapped ? '' : '--max-old-space-size=192 --max-semi-space-size=8';
+const IMAGE_NODE_OPTIONS = '--max-old-space-size-percentage=75 --max-semi-space-size=8';
+const MEMORY_LIMIT_BYTES = 256 * 2 ** 20;
+const ROUNDS = flags.quick ? 2 : 3;
+const ROUND_SECONDS = flags.quick ? 3 : 5;
 const SECONDS = flags.quick ? 4 : 10;
-const SLOW_SECONDS = flags.quick ? 8 : 15;
+const SLOW_SECONDS = flags.quick ? 10 : 20;
+const SLOW_DELAY_MS = 2000;
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret';
 const REDIRECT_URI = 'bench-app://callback';
 const RESULTS = new URL('./results/', import.meta.url);
+
+type Measured = LoadResult & { cpuUsPerRequest: number };
+type RoundTotals = { requests: number; cpuSeconds: number; perRound: number[] };
 
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const fake = await startFakeUpstream(CLIENT_ID, CLIENT_SECRET);
   const { url: fakeUrl, setDelay } = fake;
 
-  const gatewayArgs = flags.profile
-    ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`, 'dist/main.js']
-    : ['dist/main.js'];
+  const profileArgs = flags.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`]
+    : [];
   const gatewayEnv = {
     NODE_ENV: 'production',
     NODE_OPTIONS,
@@ -61,9 +72,12 @@ async function main(): Promise<void> {
     ...(flags.rotation ? { REFRESH_TOKEN_ROTATION: 'true', REFRESH_TOKEN_REUSE_GRACE: '1h' } : {}),
   };
   /** Starts the gateway and measures process start to the first /readyz 200. */
-  const startGateway = async () => {
+  const startGateway = async (
+    options: { env?: Record<string, string>; wrap?: (c: string, a: string[]) => [string, string[]] } = {},
+  ) => {
     const startedAt = performance.now();
-    const started = await spawnUntil(process.execPath, gatewayArgs, gatewayEnv, (line) =>
+    const [command, args] = (options.wrap ?? ((c, a) => [c, a]))(process.execPath, [...profileArgs, 'dist/main.js']);
+    const started = await spawnUntil(command, args, { ...gatewayEnv, ...options.env }, (line) =>
       line.includes('"gateway listening"'),
     );
     const ports = JSON.parse(started.line) as { port: number; opsPort: number };
@@ -81,13 +95,31 @@ async function main(): Promise<void> {
   let pid = gateway.child.pid!;
   let base = `http://127.0.0.1:${gateway.port}`;
 
+  const floorProcess = await spawnUntil(
+    process.execPath,
+    ['bench/floor-server.ts'],
+    {
+      FLOOR_UPSTREAM: `${fakeUrl}/api/token`,
+      FLOOR_CLIENT_ID: CLIENT_ID,
+      FLOOR_CLIENT_SECRET: CLIENT_SECRET,
+      FLOOR_REDIRECT_URI: REDIRECT_URI,
+    },
+    (line) => line.includes('floor listening'),
+  );
+  const floor = {
+    pid: floorProcess.child.pid!,
+    base: `http://127.0.0.1:${(JSON.parse(floorProcess.line) as { port: number }).port}`,
+  };
+
   const swapBody = 'code=bench-code';
-  const sealed = (
-    (await (await fetch(`${base}/swap`, { method: 'POST', body: new URLSearchParams(swapBody) })).json()) as {
-      refresh_token: string;
-    }
-  ).refresh_token;
-  const refreshBody = `refresh_token=${sealed}`;
+  const sealedAt = async (origin: string) =>
+    (
+      (await (await fetch(`${origin}/swap`, { method: 'POST', body: new URLSearchParams(swapBody) })).json()) as {
+        refresh_token: string;
+      }
+    ).refresh_token;
+  const refreshBody = `refresh_token=${await sealedAt(base)}`;
+  const floorRefreshBody = `refresh_token=${await sealedAt(floor.base)}`;
   const directHeaders = { authorization: `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}` };
   const directSwap = {
     url: `${fakeUrl}/api/token`,
@@ -116,59 +148,141 @@ async function main(): Promise<void> {
     }
     return counts;
   };
-  const measured = async (route: string, body: string, connections: number, seconds: number, rate?: number) => {
-    const cpuBefore = cpuSeconds(pid);
+  const measured = async (
+    target: { base: string; pid: number },
+    route: string,
+    body: string,
+    connections: number,
+    seconds: number,
+    rate?: number,
+  ) => {
+    const cpuBefore = cpuSeconds(target.pid);
     const commandsBefore = await redisCommands();
-    const load = await drive({ url: `${base}${route}`, body, connections, durationSeconds: seconds, rate });
-    const cpuUsPerRequest = Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(load.requests, 1));
+    const load = await drive({ url: `${target.base}${route}`, body, connections, durationSeconds: seconds, rate });
+    const cpuUsed = cpuSeconds(target.pid) - cpuBefore;
+    const cpuUsPerRequest = Math.round((cpuUsed * 1e6) / Math.max(load.requests, 1));
     const commandsAfter = await redisCommands();
     const perRequest = (count: number) => Math.round((count / Math.max(load.requests, 1)) * 100) / 100;
     const redisPerRequest = {
       scripts: perRequest(commandsAfter.scripts - commandsBefore.scripts),
       commands: perRequest(commandsAfter.all - commandsBefore.all),
     };
-    return { ...load, cpuUsPerRequest, redisPerRequest };
+    return { ...load, cpuUsPerRequest, cpuSeconds: cpuUsed, redisPerRequest };
   };
 
   log('warm-up');
-  await drive({ url: `${base}/swap`, body: swapBody, connections: 20, durationSeconds: 3 });
-  await drive({ url: `${base}/refresh`, body: refreshBody, connections: 20, durationSeconds: 3 });
+  for (const origin of [base, floor.base]) {
+    await drive({ url: `${origin}/swap`, body: swapBody, connections: 20, durationSeconds: 3 });
+    const body = origin === base ? refreshBody : floorRefreshBody;
+    await drive({ url: `${origin}/refresh`, body, connections: 20, durationSeconds: 3 });
+  }
 
   log('peak, upstream answering at once');
   const peak = {
     directSwap: await drive({ ...directSwap, connections: 50, durationSeconds: SECONDS }),
-    swap: await measured('/swap', swapBody, 50, SECONDS),
+    swap: await measured({ base, pid }, '/swap', swapBody, 50, SECONDS),
     directRefresh: await drive({ ...directRefresh, connections: 50, durationSeconds: SECONDS }),
-    refresh: await measured('/refresh', refreshBody, 50, SECONDS),
+    refresh: await measured({ base, pid }, '/refresh', refreshBody, 50, SECONDS),
   };
+
+  log(`against the floor: ${ROUNDS} interleaved rounds of ${ROUND_SECONDS} s per server and route`);
+  const totals = () => ({ requests: 0, cpuSeconds: 0, perRound: [] as number[] });
+  const versus = {
+    swap: { gateway: totals(), floor: totals() },
+    refresh: { gateway: totals(), floor: totals() },
+  };
+  const add = (into: RoundTotals, run: { requests: number; cpuSeconds: number; cpuUsPerRequest: number }) => {
+    into.requests += run.requests;
+    into.cpuSeconds += run.cpuSeconds;
+    into.perRound.push(run.cpuUsPerRequest);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternating which goes first, so neither always runs on a machine warmed by the other.
+    const order = round % 2 === 0 ? (['floor', 'gateway'] as const) : (['gateway', 'floor'] as const);
+    for (const route of ['swap', 'refresh'] as const) {
+      for (const who of order) {
+        const target = who === 'gateway' ? { base, pid } : floor;
+        const body = route === 'swap' ? swapBody : who === 'gateway' ? refreshBody : floorRefreshBody;
+        add(versus[route][who], await measured(target, `/${route}`, body, 50, ROUND_SECONDS));
+      }
+    }
+  }
+  const floorRatio = (route: 'swap' | 'refresh') => {
+    const perRequest = (t: RoundTotals) => (t.cpuSeconds * 1e6) / Math.max(t.requests, 1);
+    const { gateway: g, floor: f } = versus[route];
+    return {
+      gatewayUs: Math.round(perRequest(g)),
+      floorUs: Math.round(perRequest(f)),
+      ratio: Math.round((perRequest(g) / perRequest(f)) * 100) / 100,
+      perRound: g.perRound.map((us, index) => Math.round((us / f.perRound[index]!) * 100) / 100),
+    };
+  };
+  const againstFloor = { swap: floorRatio('swap'), refresh: floorRatio('refresh') };
 
   log('fixed rate at half the peak');
   const halfRate = Math.max(50, Math.round(Math.min(peak.swap.rps, peak.refresh.rps) / 2));
   const fixed = {
     rate: halfRate,
     direct: await drive({ ...directRefresh, connections: 50, durationSeconds: SECONDS, rate: halfRate }),
-    refresh: await measured('/refresh', refreshBody, 50, SECONDS, halfRate),
+    refresh: await measured({ base, pid }, '/refresh', refreshBody, 50, SECONDS, halfRate),
     directSwap: await drive({ ...directSwap, connections: 50, durationSeconds: SECONDS, rate: halfRate }),
-    swap: await measured('/swap', swapBody, 50, SECONDS, halfRate),
+    swap: await measured({ base, pid }, '/swap', swapBody, 50, SECONDS, halfRate),
   };
-
-  log('upstream answering in 500 ms, 500 concurrent clients (a fresh gateway process)');
   const peakRssBeforeSlowMb = Math.round(peakRssMb(pid));
   await stop(gateway.child);
-  // A process of its own, so its peak RSS is that of this load alone, not heap left by the above.
-  const slowGateway = await startGateway();
+  await stop(floorProcess.child);
+
+  log(`upstream answering in ${SLOW_DELAY_MS} ms, 500 concurrent clients, gateway in a 256 MiB memory limit`);
+  const cgroup = memoryCgroup(`tsg-bench-${process.pid}`, MEMORY_LIMIT_BYTES);
+  // A process of its own, so its memory is that of this load alone, not heap left by the above.
+  const slowGateway = await startGateway({
+    env: { NODE_OPTIONS: cgroup ? IMAGE_NODE_OPTIONS : NODE_OPTIONS },
+    wrap: cgroup?.wrap,
+  });
   pid = slowGateway.child.pid!;
   base = `http://127.0.0.1:${slowGateway.port}`;
-  await setDelay(500);
-  await drive({ url: `${base}/swap`, body: swapBody, connections: 500, durationSeconds: 3 });
+  const opsBase = `http://127.0.0.1:${slowGateway.opsPort}`;
+  await setDelay(SLOW_DELAY_MS);
+  await drive({ url: `${base}/swap`, body: swapBody, connections: 500, durationSeconds: 4 });
+  const samples: { atSeconds: number; rssMb: number; heapUsedMb: number }[] = [];
+  const startedSampling = performance.now();
+  const sampler = setInterval(() => {
+    void metricsOf(opsBase)
+      .then((metrics) =>
+        samples.push({
+          atSeconds: Math.round((performance.now() - startedSampling) / 100) / 10,
+          rssMb: Math.round(rssMb(pid)),
+          heapUsedMb: Math.round((metrics.get('nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20),
+        }),
+      )
+      .catch(() => undefined);
+  }, 1000);
+  const gcBefore = (await metricsOf(opsBase)).get('nodejs_gc_duration_seconds_sum') ?? 0;
+  const slowDirect = await drive({
+    ...directSwap,
+    connections: 500,
+    durationSeconds: SLOW_SECONDS,
+    timeoutSeconds: 30,
+  });
+  const slowSwap = await measured({ base, pid }, '/swap', swapBody, 500, SLOW_SECONDS);
+  const slowRefresh = await measured({ base, pid }, '/refresh', refreshBody, 500, SLOW_SECONDS);
+  const gcSeconds = ((await metricsOf(opsBase)).get('nodejs_gc_duration_seconds_sum') ?? 0) - gcBefore;
+  clearInterval(sampler);
   const slow = {
-    direct: await drive({ ...directSwap, connections: 500, durationSeconds: SLOW_SECONDS }),
-    swap: await measured('/swap', swapBody, 500, SLOW_SECONDS),
-    refresh: await measured('/refresh', refreshBody, 500, SLOW_SECONDS),
+    delayMs: SLOW_DELAY_MS,
+    memoryLimit: cgroup ? '256 MiB cgroup' : 'none (no cgroup here): heap options only',
+    nodeOptions: cgroup ? IMAGE_NODE_OPTIONS : NODE_OPTIONS,
+    direct: slowDirect,
+    swap: slowSwap,
+    refresh: slowRefresh,
+    gcSecondsPerThousandRequests:
+      Math.round((gcSeconds / Math.max(slowSwap.requests + slowRefresh.requests, 1)) * 1000 * 1000) / 1000,
+    peakRssMb: Math.round(peakRssMb(pid)),
+    oomKills: cgroup?.oomKills() ?? 0,
+    samples,
   };
-  const slowPeakRssMb = Math.round(peakRssMb(pid));
-
   await stop(slowGateway.child);
+  cgroup?.remove();
   await stop(fake.child);
   redis.disconnect();
 
@@ -182,10 +296,11 @@ async function main(): Promise<void> {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     },
-    durations: { peakSeconds: SECONDS, slowSeconds: SLOW_SECONDS },
+    durations: { peakSeconds: SECONDS, rounds: ROUNDS, roundSeconds: ROUND_SECONDS, slowSeconds: SLOW_SECONDS },
     readyMs,
-    peakRssMb: { beforeSlowPhase: peakRssBeforeSlowMb, slowPhase: slowPeakRssMb },
+    peakRssMb: { beforeSlowPhase: peakRssBeforeSlowMb },
     peak,
+    againstFloor,
     fixed,
     slow,
   };
@@ -195,6 +310,24 @@ async function main(): Promise<void> {
   const markdown = report(result);
   writeFileSync(new URL('latest.md', RESULTS), markdown);
   process.stdout.write(`\n${markdown}`);
+}
+
+/** The numeric samples of the gateway's /metrics, by series name without labels (first wins). */
+async function metricsOf(opsBase: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${opsBase}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_:]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (match && !values.has(match[1]!)) values.set(match[1]!, Number(match[2]));
+  }
+  // Sums over label sets for the GC histogram (one series per kind of GC).
+  let gc = 0;
+  for (const line of text.split('\n')) {
+    const match = /^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/.exec(line);
+    if (match) gc += Number(match[1]);
+  }
+  values.set('nodejs_gc_duration_seconds_sum', gc);
+  return values;
 }
 
 function ratio(a: number, b: number): string {
@@ -215,33 +348,51 @@ function row(name: string, load: LoadResult & { cpuUsPerRequest?: number }, ceil
   return `| ${cells.join(' | ')} |`;
 }
 
+type FloorRatio = { gatewayUs: number; floorUs: number; ratio: number; perRound: number[] };
+
 function report(result: {
   date: string;
   nodeOptions: string;
   rotation: boolean;
   machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
+  durations: { rounds: number; roundSeconds: number };
   readyMs: { firstStartAfterBuild: number; restart: number };
-  peakRssMb: { beforeSlowPhase: number; slowPhase: number };
+  peakRssMb: { beforeSlowPhase: number };
   peak: Record<
     string,
     LoadResult & { cpuUsPerRequest?: number; redisPerRequest?: { scripts: number; commands: number } }
   >;
+  againstFloor: { swap: FloorRatio; refresh: FloorRatio };
   fixed: { rate: number; direct: LoadResult; refresh: LoadResult; directSwap: LoadResult; swap: LoadResult };
   slow: {
+    delayMs: number;
+    memoryLimit: string;
+    nodeOptions: string;
     direct: LoadResult;
-    swap: LoadResult & { cpuUsPerRequest: number };
-    refresh: LoadResult & { cpuUsPerRequest: number };
+    swap: Measured;
+    refresh: Measured;
+    gcSecondsPerThousandRequests: number;
+    peakRssMb: number;
+    oomKills: number;
+    samples: { atSeconds: number; rssMb: number; heapUsedMb: number }[];
   };
 }): string {
-  const { peak, fixed, slow } = result;
+  const { peak, fixed, slow, againstFloor } = result;
   const header =
     '| run | req/s | of ceiling | gateway CPU µs/req | p50 ms | p99 ms | errors+timeouts | non-2xx |\n|---|---|---|---|---|---|---|---|';
+  const floorRow = (route: 'swap' | 'refresh') => {
+    const r = againstFloor[route];
+    return `| /${route} | ${r.gatewayUs} | ${r.floorUs} | **${r.ratio}×** | ${r.perRound.join(', ')} |`;
+  };
+  const fastCpu = (route: 'swap' | 'refresh') => peak[route]!.cpuUsPerRequest!;
+  const heapSeries = slow.samples.map((sample) => sample.heapUsedMb);
+  const rssSeries = slow.samples.map((sample) => sample.rssMb);
   return [
     `# Benchmark ${result.date}`,
     '',
-    `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}. Gateway, fake upstream and load generator share the machine.`,
+    `Machine: ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}. Gateway, floor, fake upstream, Redis and load generator share the machine.`,
     '',
-    `Gateway NODE_OPTIONS: \`${result.nodeOptions || '(none)'}\`; refresh-token rotation ${result.rotation ? 'on' : 'off'}. Ready (process start to /readyz 200): **${result.readyMs.firstStartAfterBuild} ms** on the first start after a build, ${result.readyMs.restart} ms on a restart. Peak RSS: **${result.peakRssMb.slowPhase} MB** under the slow-upstream load, ${result.peakRssMb.beforeSlowPhase} MB during the earlier phases.`,
+    `Gateway NODE_OPTIONS (fast phases): \`${result.nodeOptions || '(none)'}\`; refresh-token rotation ${result.rotation ? 'on' : 'off'}. Ready (process start to /readyz 200): **${result.readyMs.firstStartAfterBuild} ms** on the first start after a build, ${result.readyMs.restart} ms on a restart. Peak RSS during the fast phases: ${result.peakRssMb.beforeSlowPhase} MB.`,
     '',
     '## Peak, upstream answering at once (50 connections)',
     header,
@@ -250,6 +401,14 @@ function report(result: {
     row('direct (refresh grant)', peak.directRefresh!),
     row('/refresh', peak.refresh!, peak.directRefresh),
     '',
+    `Redis per request at peak (from the server's command statistics): scripts called (EVALSHA, one round trip each) /refresh ${peak.refresh!.redisPerRequest?.scripts}, /swap ${peak.swap!.redisPerRequest?.scripts}; commands run, those inside the scripts included, /refresh ${peak.refresh!.redisPerRequest?.commands}, /swap ${peak.swap!.redisPerRequest?.commands}.`,
+    '',
+    `## Against the floor (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections)`,
+    '| route | gateway µs/req | floor µs/req | ratio | ratio per round |',
+    '|---|---|---|---|---|',
+    floorRow('swap'),
+    floorRow('refresh'),
+    '',
     `## Fixed rate ${fixed.rate} req/s (half the gateway's peak)`,
     header,
     row('direct (refresh grant)', fixed.direct),
@@ -257,15 +416,17 @@ function report(result: {
     row('direct (swap grant)', fixed.directSwap),
     row('/swap', fixed.swap),
     '',
-    `Redis per request at peak (from the server's command statistics): scripts called (EVALSHA, one round trip each) /refresh ${peak.refresh!.redisPerRequest?.scripts}, /swap ${peak.swap!.redisPerRequest?.scripts}; commands run, those inside the scripts included, /refresh ${peak.refresh!.redisPerRequest?.commands}, /swap ${peak.swap!.redisPerRequest?.commands}.`,
-    '',
     `Latency added over direct: /refresh p50 +${(fixed.refresh.p50 - fixed.direct.p50).toFixed(1)} ms, p99 +${(fixed.refresh.p99 - fixed.direct.p99).toFixed(1)} ms; /swap p50 +${(fixed.swap.p50 - fixed.directSwap.p50).toFixed(1)} ms, p99 +${(fixed.swap.p99 - fixed.directSwap.p99).toFixed(1)} ms.`,
     '',
-    '## Upstream answering in 500 ms, 500 connections',
+    `## Upstream answering in ${slow.delayMs} ms, 500 connections; memory limit: ${slow.memoryLimit}`,
+    `Gateway NODE_OPTIONS: \`${slow.nodeOptions}\`.`,
+    '',
     header,
     row('direct', slow.direct),
     row('/swap', slow.swap, slow.direct),
     row('/refresh', slow.refresh, slow.direct),
+    '',
+    `Added over direct: /swap p50 +${slow.swap.p50 - slow.direct.p50} ms, p99 +${slow.swap.p99 - slow.direct.p99} ms; /refresh p50 +${slow.refresh.p50 - slow.direct.p50} ms, p99 +${slow.refresh.p99 - slow.direct.p99} ms. CPU per request against the fast path's (peak): /swap ${(slow.swap.cpuUsPerRequest / fastCpu('swap')).toFixed(2)}×, /refresh ${(slow.refresh.cpuUsPerRequest / fastCpu('refresh')).toFixed(2)}×. GC: ${slow.gcSecondsPerThousandRequests} s per 1,000 requests. Peak RSS **${slow.peakRssMb} MB**; RSS ${rssSeries[0]}→${rssSeries.at(-1)} MB (max ${Math.max(...rssSeries)}), heap used ${heapSeries[0]}→${heapSeries.at(-1)} MB (max ${Math.max(...heapSeries)}) over the phase; OOM kills: ${slow.oomKills}.`,
     '',
   ].join('\n');
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { CompactEncrypt } from 'jose';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import { KeyRing } from './key-ring.js';
 import { RefreshTokenSealer } from './refresh-token-sealer.js';
 import { longestSealableRefreshToken, SEALED_TOKEN_MAX_LENGTH } from './sealed-token-size.js';
@@ -63,6 +63,21 @@ describe('RefreshTokenSealer', () => {
     expect(sealed.split('.')).toHaveLength(5);
     expect(sealed).not.toContain('upstream-refresh-token');
     await expect((await sealer()).open(sealed)).resolves.toMatchObject({ rt: 'upstream-refresh-token' });
+  });
+
+  it('interoperates with jose both ways: jose decrypts what it seals, and it opens what jose encrypts', async () => {
+    const subject = await sealer();
+    const sealed = await subject.seal('rt-interop', LINEAGE);
+    const { plaintext, protectedHeader } = await compactDecrypt(sealed, keyA.key, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    expect(protectedHeader).toEqual({ alg: 'dir', enc: 'A256GCM', kid: 'a' });
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toMatchObject({ v: 2, rt: 'rt-interop', cid: 'client-1' });
+    const byJose = await sealPayload({ v: 2, rt: 'rt-jose', cid: 'client-1', ...LINEAGE, iat: LINEAGE.aut });
+    await expect(subject.open(byJose)).resolves.toMatchObject({ rt: 'rt-jose', format: 'v2' });
+    // A fresh IV every time: two seals of one payload differ.
+    expect(await subject.seal('rt-interop', LINEAGE)).not.toBe(sealed);
   });
 
   it('puts alg dir, enc A256GCM and the kid in the protected header', async () => {

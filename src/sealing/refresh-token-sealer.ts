@@ -1,8 +1,8 @@
-import { CompactEncrypt, compactDecrypt } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
+import { decryptCompact, encryptCompact } from './compact-jwe.js';
 import type { KeyRing } from './key-ring.js';
 import { LegacyTokenReader } from './legacy-token.js';
-import { SEALED_TOKEN_MAX_LENGTH, sealedHeader, sealedLength } from './sealed-token-size.js';
+import { SEALED_TOKEN_MAX_LENGTH, sealedLength } from './sealed-token-size.js';
 import { UnsealError } from './unseal-error.js';
 
 /**
@@ -104,9 +104,7 @@ export class RefreshTokenSealer {
     if (sealedLength(this.keys.currentKid, plaintext.length) > SEALED_TOKEN_MAX_LENGTH) {
       throw new Error('refresh token too long to seal');
     }
-    return new CompactEncrypt(plaintext)
-      .setProtectedHeader(sealedHeader(this.keys.currentKid))
-      .encrypt(this.keys.currentKey);
+    return encryptCompact(this.keys.currentHeader, plaintext, this.keys.currentKey);
   }
 
   /**
@@ -130,10 +128,7 @@ export class RefreshTokenSealer {
 
     let plaintext: Uint8Array;
     try {
-      ({ plaintext } = await compactDecrypt(sealed, key, {
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      }));
+      plaintext = decryptCompact(match[1]!, match[2]!, match[3]!, match[4]!, key);
     } catch {
       throw new UnsealError('decrypt_failed');
     }

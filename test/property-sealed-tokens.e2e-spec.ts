@@ -139,10 +139,20 @@ describe('property: sealed tokens, tampered or made up', () => {
           if (accepted && base) base.revoked = true;
         } else if (accepted) {
           if (answer.status !== 200) problems.push(`an acceptable token was refused: ${answer.text}`);
-        } else if (answer.status !== 400 || json.error !== 'invalid_grant') {
-          problems.push(`a token DESIGN refuses was answered ${answer.status} ${answer.text}`);
-        } else if (made.legacyShaped && legacyOn && answer.text !== malformedAnswer) {
-          problems.push(`a legacy-format failure answered unlike a malformed token: ${answer.text}`);
+        } else {
+          // One text for every token that is not ours, whatever the reason (DESIGN §2/§8); only
+          // an ended token says to sign in again. A legacy-format failure, byte for byte the same.
+          const expected =
+            base?.revoked === true && made.acceptable(legacyOn)
+              ? { error: 'invalid_grant', error_description: 'refresh_token was revoked: sign in again' }
+              : made.refusal === 'expired'
+                ? { error: 'invalid_grant', error_description: 'refresh_token has expired: sign in again' }
+                : NOT_OURS;
+          if (answer.status !== 400 || JSON.stringify(json) !== JSON.stringify(expected)) {
+            problems.push(`a token DESIGN refuses (${made.refusal}) was answered ${answer.status} ${answer.text}`);
+          } else if (made.legacyShaped && answer.text !== malformedAnswer) {
+            problems.push(`a legacy-format failure answered unlike a malformed token: ${answer.text}`);
+          }
         }
         const echoed = secretsIn(echoableText(answer), fx.secrets);
         if (echoed.length > 0) problems.push(`echoed: ${echoed.join(', ')}`);

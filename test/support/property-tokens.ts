@@ -130,6 +130,8 @@ export interface MadeToken {
   refreshToken: string | undefined;
   /** A legacy-format token (its failures must be answered exactly as a malformed token's). */
   legacyShaped: boolean;
+  /** Why DESIGN refuses it, when it does: past its lifetime (the app must sign in again), or not ours. */
+  refusal: 'expired' | 'not ours';
 }
 
 const FAMILY = /^[A-Za-z0-9_-]{22}$/;
@@ -197,7 +199,14 @@ export async function madeFromPayload(recipe: PayloadRecipe, keys: TokenKeys, fr
   const lifetimeStart = recipe.v === 1 ? iat : (aut as number);
   const accepted =
     authentic && shaped && recipe.cid === 'ours' && iat - now <= 300 && now - lifetimeStart < keys.maxAgeSeconds;
-  return { token, acceptable: () => accepted, refreshToken: accepted ? freshRt : undefined, legacyShaped: false };
+  const expired = authentic && shaped && recipe.cid === 'ours' && iat - now <= 300 && !accepted;
+  return {
+    token,
+    acceptable: () => accepted,
+    refreshToken: accepted ? freshRt : undefined,
+    legacyShaped: false,
+    refusal: expired ? 'expired' : 'not ours',
+  };
 }
 
 function flipBase64url(segment: string, byte: number, bit: number): string {
@@ -257,6 +266,7 @@ export function tampered(recipe: TamperRecipe, base: string, baseRt: string): Ma
     acceptable: () => unchanged,
     refreshToken: unchanged ? baseRt : undefined,
     legacyShaped: !token.includes('.'),
+    refusal: 'not ours',
   };
 }
 
@@ -295,5 +305,6 @@ export function legacyLookalike(recipe: LegacyRecipe, keys: TokenKeys, freshRt: 
     acceptable: (legacyOn) => legacyOn && readable,
     refreshToken: readable ? freshRt : undefined,
     legacyShaped: true,
+    refusal: 'not ours',
   };
 }

@@ -83,7 +83,7 @@ async function hitsOn(server: RedisServer, key: string): Promise<string | null> 
 describe('Redis Sentinel failover', () => {
   it('keeps answering (never a 500) while the master dies, and enforces limits through the promoted replica', async () => {
     const prefix = uniquePrefix('sentinel');
-    const key = (ip: string) => `${prefix}{rl}:swap_ip:${ip}`;
+    const key = (ip: string) => `${prefix}swap_ip:{${ip}}`;
     gateway = await startGateway({
       ...upstreamEnv(fake),
       TOKEN_ENCRYPTION_KEYS: newKeyEntry('sentinel'),

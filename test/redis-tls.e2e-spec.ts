@@ -82,7 +82,7 @@ describe('Redis over TLS with a private CA and AUTH', () => {
       const [key] = await client.keys(`${prefix}*`);
       return { key, hits: key ? await client.get(key) : null };
     });
-    expect(written).toEqual({ key: `${prefix}{rl}:swap_ip:127.0.0.1`, hits: '3' });
+    expect(written).toEqual({ key: `${prefix}swap_ip:{127.0.0.1}`, hits: '3' });
     expect((await fetch(`${gw.opsUrl}/readyz`)).status).toBe(200);
     expect(gw.lines.join('\n')).not.toContain(PASSWORD);
   });

@@ -53,7 +53,10 @@ export function createGatewayRedis(
   if (topology.kind === 'cluster') {
     const options: ClusterOptions = {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      // Not on Cluster: ioredis's auto-pipeline fails a batch whose keys live in different slots
+      // ("All keys in the pipeline should belong to the same slots allocation group"), and swap
+      // buckets are spread over the slots (throttling/bucket-keys.ts).
+      enableAutoPipelining: false,
       clusterRetryStrategy: reconnectDelay,
       // A command that meets a failover, a resharding or CLUSTERDOWN is retried at most 3 times,
       // 50 ms apart, instead of ioredis's 16 times 100 ms: the outage policy answers after that.

@@ -44,7 +44,7 @@ type RedisWithConsume = GatewayRedis & {
 
 /**
  * Fixed windows in Redis, one EVALSHA per request for all its buckets. The keys of all buckets
- * share one hash tag (see bucketKey), so the multi-key script also runs on Redis Cluster.
+ * share one hash slot (see bucketKey), so the multi-key script also runs on Redis Cluster.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly redis: RedisWithConsume;

@@ -39,7 +39,8 @@ describe('SIGTERM under load', () => {
       const client = async (index: number) => {
         while (!stopping || performance.now() - sigtermAt < 1000) {
           const startedAt = performance.now();
-          const body = index % 2 === 0 ? { code: fx.code() } : { refresh_token: tokens[index % 4]! };
+          const body: Record<string, string> =
+            index % 2 === 0 ? { code: fx.code() } : { refresh_token: tokens[index % 4]! };
           const path = index % 2 === 0 ? '/swap' : '/refresh';
           const status = await post(`${fx.gateway.url}${path}`, body).then(
             (result) => result.status,

@@ -151,7 +151,12 @@ describe('Redis Sentinel failover', () => {
     expect(metricValue(metrics, 'token_swap_redis_reconnects_total')).toBeGreaterThanOrEqual(1);
     expect(metricValue(metrics, 'token_swap_redis_connection_state', { state: 'connected' })).toBe(1);
     expect(metricValue(metrics, 'token_swap_redis_connection_state', { state: 'reconnecting' })).toBe(0);
-    expect(gw.logs().some((line) => line.msg === 'Redis connection restored on another server (failover)')).toBe(true);
+    // Request lines are written in batches (at least every second while serving): wait for the flush.
+    const failoverLogged = await eventually(
+      async () => gw.logs().some((line) => line.msg === 'Redis connection restored on another server (failover)'),
+      3000,
+    );
+    expect(failoverLogged).toBe(true);
     const output = gw.lines.join('\n');
     expect(output).not.toContain(DATA_PASSWORD);
     expect(output).not.toContain(SENTINEL_PASSWORD);

@@ -5,6 +5,7 @@
  * against the floor (bench/floor-server.ts: the least work a Node token swap can do), interleaved
  * so that the machine's drift touches both alike. Loopback only; bounded in time; never fails on
  * a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
+ * [-- --versus <another built checkout>] (its gateway in the floor's place: before/after in one run)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,8 +21,12 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean' },
     uncapped: { type: 'boolean' },
     rotation: { type: 'boolean' },
+    // Another checkout (built, with node_modules) whose gateway takes the floor's place: a
+    // before/after comparison in one run, interleaved like the floor's.
+    versus: { type: 'string' },
   },
 });
+const BASELINE = flags.versus ? `the gateway of ${flags.versus}` : 'the floor';
 // The fast phases run the gateway with the NODE_OPTIONS of a 256 MiB container (old space about
 // 75 % of the limit); --uncapped runs them with V8's defaults. The memory-limited phase runs it in
 // a real 256 MiB cgroup with the image's own heap options (DESIGN §9, the Dockerfile's ENTRYPOINT).
@@ -95,17 +100,21 @@ async function main(): Promise<void> {
   let pid = gateway.child.pid!;
   let base = `http://127.0.0.1:${gateway.port}`;
 
-  const floorProcess = await spawnUntil(
-    process.execPath,
-    ['bench/floor-server.ts'],
-    {
-      FLOOR_UPSTREAM: `${fakeUrl}/api/token`,
-      FLOOR_CLIENT_ID: CLIENT_ID,
-      FLOOR_CLIENT_SECRET: CLIENT_SECRET,
-      FLOOR_REDIRECT_URI: REDIRECT_URI,
-    },
-    (line) => line.includes('floor listening'),
-  );
+  const floorProcess = flags.versus
+    ? await spawnUntil(process.execPath, [`${flags.versus}/dist/main.js`], gatewayEnv, (line) =>
+        line.includes('"gateway listening"'),
+      )
+    : await spawnUntil(
+        process.execPath,
+        ['bench/floor-server.ts'],
+        {
+          FLOOR_UPSTREAM: `${fakeUrl}/api/token`,
+          FLOOR_CLIENT_ID: CLIENT_ID,
+          FLOOR_CLIENT_SECRET: CLIENT_SECRET,
+          FLOOR_REDIRECT_URI: REDIRECT_URI,
+        },
+        (line) => line.includes('floor listening'),
+      );
   const floor = {
     pid: floorProcess.child.pid!,
     base: `http://127.0.0.1:${(JSON.parse(floorProcess.line) as { port: number }).port}`,
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
     refresh: await measured({ base, pid }, '/refresh', refreshBody, 50, SECONDS),
   };
 
-  log(`against the floor: ${ROUNDS} interleaved rounds of ${ROUND_SECONDS} s per server and route`);
+  log(`against ${BASELINE}: ${ROUNDS} interleaved rounds of ${ROUND_SECONDS} s per server and route`);
   const totals = () => ({ requests: 0, cpuSeconds: 0, perRound: [] as number[] });
   const versus = {
     swap: { gateway: totals(), floor: totals() },
@@ -403,8 +412,8 @@ function report(result: {
     '',
     `Redis per request at peak (from the server's command statistics): scripts called (EVALSHA, one round trip each) /refresh ${peak.refresh!.redisPerRequest?.scripts}, /swap ${peak.swap!.redisPerRequest?.scripts}; commands run, those inside the scripts included, /refresh ${peak.refresh!.redisPerRequest?.commands}, /swap ${peak.swap!.redisPerRequest?.commands}.`,
     '',
-    `## Against the floor (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections)`,
-    '| route | gateway µs/req | floor µs/req | ratio | ratio per round |',
+    `## Against ${BASELINE} (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections)`,
+    `| route | gateway µs/req | ${flags.versus ? 'versus' : 'floor'} µs/req | ratio | ratio per round |`,
     '|---|---|---|---|---|',
     floorRow('swap'),
     floorRow('refresh'),

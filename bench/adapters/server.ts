@@ -106,7 +106,7 @@ const sealer = new dist.RefreshTokenSealer(keyRing, { clientId, maxAgeSeconds: 1
 // No metrics in this comparison of adapters: the observer does nothing.
 const upstream = new dist.UpstreamTokenClient(
   config,
-  { observeUpstream: () => {} },
+  { observeUpstream: () => {}, observeRetry: () => {} },
   new dist.CircuitBreaker(dist.DEFAULT_CIRCUIT),
   sealer,
 );

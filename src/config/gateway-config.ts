@@ -16,13 +16,6 @@ export const SECRET_VARIABLES = [
   'LEGACY_TOKEN_SECRET',
 ] as const;
 
-/**
- * Names DESIGN §6 and §8 define that this version does not read yet (none today). A deployment
- * that sets one (the Helm chart renders them from its values) would otherwise run silently
- * without it, so setting any of them is a start-up error until it is implemented.
- */
-export const NOT_YET_SUPPORTED_VARIABLES: readonly string[] = [];
-
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 /** TOKEN_STATE_REDIS_FAILURE (DESIGN §8): refresh without the family checks, or refuse with 503. */
 export type TokenStateFailurePolicy = 'open' | 'closed';
@@ -223,12 +216,8 @@ const environmentSchema = z.object({
   ).transform((value) => value ?? 'info'),
 });
 
-/** Every variable name of DESIGN §6 and §8: the ones read above, Redis's, then the ones refused for now. */
-export const CONFIGURATION_VARIABLES: readonly string[] = [
-  ...Object.keys(environmentSchema.shape),
-  ...REDIS_VARIABLES,
-  ...NOT_YET_SUPPORTED_VARIABLES,
-];
+/** Every variable name of DESIGN §6 and §8: the ones read above, then Redis's. */
+export const CONFIGURATION_VARIABLES: readonly string[] = [...Object.keys(environmentSchema.shape), ...REDIS_VARIABLES];
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {

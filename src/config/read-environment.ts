@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { NOT_YET_SUPPORTED_VARIABLES, SECRET_VARIABLES } from './gateway-config.js';
+import { SECRET_VARIABLES } from './gateway-config.js';
 
 /**
  * The process environment with each secret's `NAME_FILE` resolved (Docker and Kubernetes secrets
@@ -22,11 +22,6 @@ export function readEnvironment(source: NodeJS.ProcessEnv): {
       environment[name] = readFileSync(file, 'utf8').trim();
     } catch {
       problems.push(`${name}_FILE: cannot read the file it names`);
-    }
-  }
-  for (const name of NOT_YET_SUPPORTED_VARIABLES) {
-    if (source[name] || source[`${name}_FILE`]) {
-      problems.push(`${name}: not supported by this version of the gateway yet (see README, Configuration)`);
     }
   }
   return { environment, problems };

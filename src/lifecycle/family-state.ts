@@ -1,3 +1,5 @@
+import { REDIS_OUTAGE_RETRY_AFTER_SECONDS, REFRESH_SLOT_TAG } from '../redis/key-space.js';
+
 /**
  * The state of one token family (DESIGN §8), as the stores keep it: whether it was revoked, and,
  * with rotation on, its newest generation and when that generation was issued.
@@ -27,12 +29,13 @@ export interface TokenStateStore {
 export const TOKEN_STATE_STORE = Symbol('TOKEN_STATE_STORE');
 
 /**
- * The Redis key of a family's record: a hash with the fields of FAMILY_FIELDS. It carries the
- * rate limiter's hash tag `{rl}` so that the limiter's script can read it in the same round trip
- * (one slot on Redis Cluster too); the family id is random (or a hash), never a token.
+ * The Redis key of a family's record: a hash with the fields of FAMILY_FIELDS. It carries
+ * REFRESH_SLOT_TAG, as the refresh buckets do, so that the limiter's script can read it in the
+ * same round trip (one slot on Redis Cluster too); the family id is random (or a hash), never a
+ * token.
  */
 export function familyKey(prefix: string, family: string): string {
-  return `${prefix}{rl}:family:${family}`;
+  return `${prefix}${REFRESH_SLOT_TAG}:family:${family}`;
 }
 
 /** The hash fields of a family record: revoked ("1"), generation, rotated-at (ms). */
@@ -51,7 +54,7 @@ export function familyRecordFrom(values: readonly (string | null | undefined)[])
 
 /** The family state cannot be read or written and TOKEN_STATE_REDIS_FAILURE says refuse: 503. */
 export class TokenStateUnavailableError extends Error {
-  readonly retryAfterSeconds = 5;
+  readonly retryAfterSeconds = REDIS_OUTAGE_RETRY_AFTER_SECONDS;
 
   constructor() {
     super('refresh-token state is unavailable');

@@ -114,8 +114,8 @@ export class RefreshTokenSealer {
    * `malformed`, the answer of any malformed token.
    */
   async open(sealed: string): Promise<OpenedToken> {
-    if (this.legacy && LegacyTokenReader.isLegacyShaped(sealed)) {
-      const rt = this.legacy.read(sealed);
+    if (this.readsAsLegacy(sealed)) {
+      const rt = this.legacy!.read(sealed);
       if (rt === undefined) throw new UnsealError('malformed');
       // Migrated: the authorization is taken to start now (the format has no time).
       return { rt, lineage: { aut: this.now(), fam: derivedFamily(rt), gen: 0 }, format: 'legacy' };

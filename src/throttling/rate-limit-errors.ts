@@ -1,3 +1,5 @@
+import { REDIS_OUTAGE_RETRY_AFTER_SECONDS } from '../redis/key-space.js';
+
 /** A rate limit refused the request. Maps to 429 with Retry-After. */
 export class RateLimitedError extends Error {
   constructor(
@@ -11,7 +13,7 @@ export class RateLimitedError extends Error {
 
 /** Redis is down and RATE_LIMIT_REDIS_FAILURE=closed. Maps to 503 with Retry-After. */
 export class RateLimitStorageUnavailableError extends Error {
-  readonly retryAfterSeconds = 5;
+  readonly retryAfterSeconds = REDIS_OUTAGE_RETRY_AFTER_SECONDS;
   constructor() {
     super('rate-limit storage unavailable');
     this.name = 'RateLimitStorageUnavailableError';

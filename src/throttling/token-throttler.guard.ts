@@ -4,7 +4,6 @@ import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { requestContext } from '../http/request-context.js';
 import { TokenLifecycle } from '../lifecycle/token-lifecycle.js';
-import type { OpenedToken } from '../sealing/refresh-token-sealer.js';
 import { bucketKey } from './bucket-keys.js';
 import { RateLimitedError } from './rate-limit-errors.js';
 import { RATE_LIMIT_STORE, type BucketCheck, type RateLimitStore } from './rate-limit-store.js';
@@ -33,12 +32,9 @@ export class TokenThrottlerGuard implements CanActivate {
     if (this.throttlers.length === 0) return true;
     const facts = requestContext(context.switchToHttp().getRequest<FastifyRequest>())!;
     const tokenRequest = facts.tokenRequest!;
-    let token: OpenedToken | undefined;
-    if (tokenRequest.operation === 'refresh') {
-      const { refresh } = tokenRequest;
-      // A token that does not open gets no bucket; the service answers its failure.
-      token = await this.lifecycle.open(refresh, refresh.sealedRefreshToken).catch(() => undefined);
-    }
+    const refresh = tokenRequest.operation === 'refresh' ? tokenRequest.refresh : undefined;
+    // A token that does not open gets no bucket; the service answers its failure.
+    const token = refresh && (await this.lifecycle.open(refresh, refresh.sealedRefreshToken).catch(() => undefined));
     const tracked = { clientIp: facts.clientIp, tokenRequest, family: token?.lineage.fam };
     const checks: BucketCheck[] = [];
     for (const throttler of this.throttlers) {
@@ -55,9 +51,7 @@ export class TokenThrottlerGuard implements CanActivate {
     }
     const read = token && this.lifecycle.stateReadFor(token);
     const result = await this.store.consume(checks, read);
-    if (read && result.read && tokenRequest.operation === 'refresh') {
-      this.lifecycle.notePrefetched(tokenRequest.refresh, result.read);
-    }
+    if (refresh && read && result.read) this.lifecycle.notePrefetched(refresh, result.read);
     if (!result.allowed) {
       throw new RateLimitedError(result.throttler, Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
     }

@@ -36,8 +36,8 @@ export interface UpstreamObserver {
     seconds: number,
     status: number | undefined,
   ): void;
-  /** A second attempt is about to be made (refresh-retry.ts). Optional: a benchmark's observer counts nothing. */
-  observeRetry?(operation: UpstreamOperation): void;
+  /** A second attempt is about to be made (refresh-retry.ts). */
+  observeRetry(operation: UpstreamOperation): void;
 }
 
 /** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
@@ -139,7 +139,7 @@ export class UpstreamTokenClient {
     await sleep(delayMs);
     // The first attempt may have opened the circuit (or was its probe): then upstream rests.
     if (this.circuit.refusal() !== undefined) throw first.error;
-    this.observer.observeRetry?.(operation);
+    this.observer.observeRetry(operation);
     const second = await this.attempt(operation, form, Math.max(1, Math.floor(deadline - performance.now())));
     if (second.tokens) return second.tokens;
     throw second.error;

@@ -7,14 +7,16 @@
  * Env: FLOOR_UPSTREAM (token URL, http), FLOOR_CLIENT_ID, FLOOR_CLIENT_SECRET, FLOOR_REDIRECT_URI.
  * Prints `{"floor listening","port":N}` on stdout.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 
 const upstream = new URL(process.env.FLOOR_UPSTREAM!);
 const clientId = process.env.FLOOR_CLIENT_ID!;
 const basic = `Basic ${Buffer.from(`${clientId}:${process.env.FLOOR_CLIENT_SECRET}`).toString('base64')}`;
 const redirectUri = process.env.FLOOR_REDIRECT_URI!;
-const key = randomBytes(32);
+// A KeyObject made once: createCipheriv with raw key bytes measured about 3× the cost (17-20 µs
+// against 6 µs per cipher here), work the least-work server must not do.
+const key = createSecretKey(randomBytes(32));
 const agent = new Agent({ keepAlive: true });
 
 function seal(refreshToken: string): string {

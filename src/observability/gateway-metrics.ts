@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How often the event-loop delay is sampled for `nodejs_eventloop_lag_*`. */
+export const EVENT_LOOP_SAMPLE_MS = 100;
 import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
 import { REDIS_CONNECTION_STATES, type RedisConnectionState } from '../redis/redis-connection-state.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
@@ -113,7 +116,10 @@ export class GatewayMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay histogram samples on a timer; prom-client's default of 10 ms wakes an
+    // idle gateway 100 times a second (about 9 ms of CPU per second here, as much as 40 µs per
+    // request at a few hundred requests per second). 100 ms still gives 150 samples per 15-s scrape.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Counters start at zero for every known label set, so rate() and increase() see the first event.
     for (const operation of TOKEN_OPERATIONS)
       for (const outcome of REQUEST_OUTCOMES) this.requests.inc({ operation, outcome }, 0);

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool.js';
 
 /**
  * JWE Compact Serialization (RFC 7516 §7.1) for the one algorithm pair the gateway uses: `alg`
@@ -16,7 +17,7 @@ const TAG_BYTES = 16;
 
 /** `header..iv.ciphertext.tag`, all base64url, for an already encoded protected header. */
 export function encryptCompact(encodedHeader: string, plaintext: Uint8Array, key: KeyObject): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesFromPool(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(encodedHeader, 'latin1'));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { decryptCompact, encryptCompact } from './compact-jwe.js';
 import type { KeyRing } from './key-ring.js';
 import { LegacyTokenReader } from './legacy-token.js';
+import { randomBytesFromPool } from './random-pool.js';
 import { SEALED_TOKEN_MAX_LENGTH, sealedLength } from './sealed-token-size.js';
 import { UnsealError } from './unseal-error.js';
 
@@ -81,7 +82,7 @@ export class RefreshTokenSealer {
 
   /** The lineage of a new authorization (a swap): now, a random 128-bit family, generation 0. */
   newLineage(): TokenLineage {
-    return { aut: this.now(), fam: randomBytes(16).toString('base64url'), gen: 0 };
+    return { aut: this.now(), fam: randomBytesFromPool(16).toString('base64url'), gen: 0 };
   }
 
   /** Whether `token` would be read as an older Ruby server's token (migration on, not a JWE). */

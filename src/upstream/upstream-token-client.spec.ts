@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { UpstreamOperation } from '../operations/token-operation.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT } from './circuit-breaker.js';
 import {
+  UpstreamBadResponseError,
   UpstreamConnectionError,
   UpstreamRejectedError,
   UpstreamTimeoutError,
@@ -199,5 +200,24 @@ describe('UpstreamTokenClient: one retry for a refresh', () => {
     const { upstream } = client(['reset-mid-body']);
     await expect(upstream.requestTokens('refresh', REFRESH_FORM)).rejects.toBeInstanceOf(UpstreamConnectionError);
     expect(calls).toBe(2);
+  });
+});
+
+describe('UpstreamTokenClient: reading the answer', () => {
+  it('reads an answer that arrives in many chunks', async () => {
+    // 40 KiB of padding: several socket reads, still under the 64 KiB limit.
+    const body = `${TOKENS.slice(0, -1)},"padding":"${'p'.repeat(40 * 1024)}"}`;
+    const { upstream } = client([{ status: 200, body }]);
+    await expect(upstream.requestTokens('refresh', REFRESH_FORM)).resolves.toMatchObject({ accessToken: 'a' });
+  });
+
+  it('refuses an answer over 64 KiB as a bad response, without a retry', async () => {
+    const body = `${TOKENS.slice(0, -1)},"padding":"${'p'.repeat(64 * 1024)}"}`;
+    const { upstream, observed } = client([{ status: 200, body }]);
+    await expect(upstream.requestTokens('refresh', REFRESH_FORM)).rejects.toBeInstanceOf(UpstreamBadResponseError);
+    expect(calls).toBe(1);
+    expect(observed.attempts.map(({ outcome, status }) => ({ outcome, status }))).toEqual([
+      { outcome: 'error', status: 200 },
+    ]);
   });
 });

@@ -100,25 +100,40 @@ async function main(): Promise<void> {
   let pid = gateway.child.pid!;
   let base = `http://127.0.0.1:${gateway.port}`;
 
-  const floorProcess = flags.versus
-    ? await spawnUntil(process.execPath, [`${flags.versus}/dist/main.js`], gatewayEnv, (line) =>
-        line.includes('"gateway listening"'),
-      )
-    : await spawnUntil(
-        process.execPath,
-        ['bench/floor-server.ts'],
-        {
-          FLOOR_UPSTREAM: `${fakeUrl}/api/token`,
-          FLOOR_CLIENT_ID: CLIENT_ID,
-          FLOOR_CLIENT_SECRET: CLIENT_SECRET,
-          FLOOR_REDIRECT_URI: REDIRECT_URI,
-        },
-        (line) => line.includes('floor listening'),
-      );
-  const floor = {
-    pid: floorProcess.child.pid!,
-    base: `http://127.0.0.1:${(JSON.parse(floorProcess.line) as { port: number }).port}`,
+  /**
+   * The baseline (the floor, or with --versus the other build's gateway), with the same heap
+   * options as the gateway it is compared with.
+   */
+  const startBaseline = async (
+    nodeOptions: string,
+    wrap: (c: string, a: string[]) => [string, string[]] = (c, a) => [c, a],
+  ) => {
+    const [command, args] = wrap(process.execPath, [
+      flags.versus ? `${flags.versus}/dist/main.js` : 'bench/floor-server.ts',
+    ]);
+    const started = flags.versus
+      ? await spawnUntil(command, args, { ...gatewayEnv, NODE_OPTIONS: nodeOptions }, (line) =>
+          line.includes('"gateway listening"'),
+        )
+      : await spawnUntil(
+          command,
+          args,
+          {
+            NODE_OPTIONS: nodeOptions,
+            FLOOR_UPSTREAM: `${fakeUrl}/api/token`,
+            FLOOR_CLIENT_ID: CLIENT_ID,
+            FLOOR_CLIENT_SECRET: CLIENT_SECRET,
+            FLOOR_REDIRECT_URI: REDIRECT_URI,
+          },
+          (line) => line.includes('floor listening'),
+        );
+    return {
+      child: started.child,
+      pid: started.child.pid!,
+      base: `http://127.0.0.1:${(JSON.parse(started.line) as { port: number }).port}`,
+    };
   };
+  const floor = await startBaseline(NODE_OPTIONS);
 
   const swapBody = 'code=bench-code';
   const sealedAt = async (origin: string) =>
@@ -239,7 +254,7 @@ async function main(): Promise<void> {
   };
   const peakRssBeforeSlowMb = Math.round(peakRssMb(pid));
   await stop(gateway.child);
-  await stop(floorProcess.child);
+  await stop(floor.child);
 
   log(`upstream answering in ${SLOW_DELAY_MS} ms, 500 concurrent clients, gateway in a 256 MiB memory limit`);
   const cgroup = memoryCgroup(`tsg-bench-${process.pid}`, MEMORY_LIMIT_BYTES);
@@ -251,8 +266,16 @@ async function main(): Promise<void> {
   pid = slowGateway.child.pid!;
   base = `http://127.0.0.1:${slowGateway.port}`;
   const opsBase = `http://127.0.0.1:${slowGateway.opsPort}`;
+  // The baseline under the same load, in a cgroup of its own with the same limit and heap options:
+  // what the phase costs a server that does nothing else (a new floor seals with a new key, so its
+  // refresh token is asked for again, before upstream slows down).
+  const baselineCgroup = memoryCgroup(`tsg-bench-${process.pid}-baseline`, MEMORY_LIMIT_BYTES);
+  const slowBaseline = await startBaseline(cgroup ? IMAGE_NODE_OPTIONS : NODE_OPTIONS, baselineCgroup?.wrap);
+  const slowBaselineRefreshBody = flags.versus ? refreshBody : `refresh_token=${await sealedAt(slowBaseline.base)}`;
   await setDelay(SLOW_DELAY_MS);
-  await drive({ url: `${base}/swap`, body: swapBody, connections: 500, durationSeconds: 4 });
+  for (const origin of [base, slowBaseline.base]) {
+    await drive({ url: `${origin}/swap`, body: swapBody, connections: 500, durationSeconds: 4, timeoutSeconds: 30 });
+  }
   const samples: { atSeconds: number; rssMb: number; heapUsedMb: number }[] = [];
   const startedSampling = performance.now();
   const sampler = setInterval(() => {
@@ -273,8 +296,12 @@ async function main(): Promise<void> {
     durationSeconds: SLOW_SECONDS,
     timeoutSeconds: 30,
   });
+  // Gateway and baseline in turn per route; the GC and memory samples are the gateway's alone.
   const slowSwap = await measured({ base, pid }, '/swap', swapBody, 500, SLOW_SECONDS);
+  const baselineSlowSwap = await measured(slowBaseline, '/swap', swapBody, 500, SLOW_SECONDS);
   const slowRefresh = await measured({ base, pid }, '/refresh', refreshBody, 500, SLOW_SECONDS);
+  const baselineSlowRefresh = await measured(slowBaseline, '/refresh', slowBaselineRefreshBody, 500, SLOW_SECONDS);
+  const baselineSlow = { swap: baselineSlowSwap, refresh: baselineSlowRefresh };
   const gcSeconds = ((await metricsOf(opsBase)).get('nodejs_gc_duration_seconds_sum') ?? 0) - gcBefore;
   clearInterval(sampler);
   const slow = {
@@ -284,6 +311,7 @@ async function main(): Promise<void> {
     direct: slowDirect,
     swap: slowSwap,
     refresh: slowRefresh,
+    baseline: baselineSlow,
     gcSecondsPerThousandRequests:
       Math.round((gcSeconds / Math.max(slowSwap.requests + slowRefresh.requests, 1)) * 1000 * 1000) / 1000,
     peakRssMb: Math.round(peakRssMb(pid)),
@@ -291,7 +319,9 @@ async function main(): Promise<void> {
     samples,
   };
   await stop(slowGateway.child);
+  await stop(slowBaseline.child);
   cgroup?.remove();
+  baselineCgroup?.remove();
   await stop(fake.child);
   redis.disconnect();
 
@@ -380,6 +410,7 @@ function report(result: {
     direct: LoadResult;
     swap: Measured;
     refresh: Measured;
+    baseline: { swap: Measured; refresh: Measured };
     gcSecondsPerThousandRequests: number;
     peakRssMb: number;
     oomKills: number;
@@ -388,12 +419,19 @@ function report(result: {
 }): string {
   const { peak, fixed, slow, againstFloor } = result;
   const header =
-    '| run | req/s | of ceiling | gateway CPU µs/req | p50 ms | p99 ms | errors+timeouts | non-2xx |\n|---|---|---|---|---|---|---|---|';
+    '| run | req/s | of ceiling | server CPU µs/req | p50 ms | p99 ms | errors+timeouts | non-2xx |\n|---|---|---|---|---|---|---|---|';
   const floorRow = (route: 'swap' | 'refresh') => {
     const r = againstFloor[route];
     return `| /${route} | ${r.gatewayUs} | ${r.floorUs} | **${r.ratio}×** | ${r.perRound.join(', ')} |`;
   };
-  const fastCpu = (route: 'swap' | 'refresh') => peak[route]!.cpuUsPerRequest!;
+  // The fast path of each server: its CPU per request in the interleaved rounds (50 connections,
+  // upstream answering at once), the same figures the ratio above is made of.
+  const slowOverFast = (route: 'swap' | 'refresh') => ({
+    gateway: (slow[route].cpuUsPerRequest / againstFloor[route].gatewayUs).toFixed(2),
+    baseline: (slow.baseline[route].cpuUsPerRequest / againstFloor[route].floorUs).toFixed(2),
+  });
+  const added = (load: LoadResult) => `p50 +${load.p50 - slow.direct.p50} ms, p99 +${load.p99 - slow.direct.p99} ms`;
+  const baselineName = flags.versus ? 'versus' : 'floor';
   const heapSeries = slow.samples.map((sample) => sample.heapUsedMb);
   const rssSeries = slow.samples.map((sample) => sample.rssMb);
   return [
@@ -412,7 +450,7 @@ function report(result: {
     '',
     `Redis per request at peak (from the server's command statistics): scripts called (EVALSHA, one round trip each) /refresh ${peak.refresh!.redisPerRequest?.scripts}, /swap ${peak.swap!.redisPerRequest?.scripts}; commands run, those inside the scripts included, /refresh ${peak.refresh!.redisPerRequest?.commands}, /swap ${peak.swap!.redisPerRequest?.commands}.`,
     '',
-    `## Against ${BASELINE} (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections)`,
+    `## Against ${BASELINE} (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections, the same NODE_OPTIONS)`,
     `| route | gateway µs/req | ${flags.versus ? 'versus' : 'floor'} µs/req | ratio | ratio per round |`,
     '|---|---|---|---|---|',
     floorRow('swap'),
@@ -433,9 +471,15 @@ function report(result: {
     header,
     row('direct', slow.direct),
     row('/swap', slow.swap, slow.direct),
+    row(`/swap (${baselineName})`, slow.baseline.swap, slow.direct),
     row('/refresh', slow.refresh, slow.direct),
+    row(`/refresh (${baselineName})`, slow.baseline.refresh, slow.direct),
     '',
-    `Added over direct: /swap p50 +${slow.swap.p50 - slow.direct.p50} ms, p99 +${slow.swap.p99 - slow.direct.p99} ms; /refresh p50 +${slow.refresh.p50 - slow.direct.p50} ms, p99 +${slow.refresh.p99 - slow.direct.p99} ms. CPU per request against the fast path's (peak): /swap ${(slow.swap.cpuUsPerRequest / fastCpu('swap')).toFixed(2)}×, /refresh ${(slow.refresh.cpuUsPerRequest / fastCpu('refresh')).toFixed(2)}×. GC: ${slow.gcSecondsPerThousandRequests} s per 1,000 requests. Peak RSS **${slow.peakRssMb} MB**; RSS ${rssSeries[0]}→${rssSeries.at(-1)} MB (max ${Math.max(...rssSeries)}), heap used ${heapSeries[0]}→${heapSeries.at(-1)} MB (max ${Math.max(...heapSeries)}) over the phase; OOM kills: ${slow.oomKills}.`,
+    `Added over direct: /swap ${added(slow.swap)} (${baselineName}: ${added(slow.baseline.swap)}); /refresh ${added(slow.refresh)} (${baselineName}: ${added(slow.baseline.refresh)}).`,
+    '',
+    `CPU per request against the same server's fast path (its interleaved rounds above): gateway /swap ${slowOverFast('swap').gateway}×, /refresh ${slowOverFast('refresh').gateway}×; ${baselineName} /swap ${slowOverFast('swap').baseline}×, /refresh ${slowOverFast('refresh').baseline}×. Gateway against ${baselineName} in this phase: /swap ${(slow.swap.cpuUsPerRequest / slow.baseline.swap.cpuUsPerRequest).toFixed(2)}×, /refresh ${(slow.refresh.cpuUsPerRequest / slow.baseline.refresh.cpuUsPerRequest).toFixed(2)}×.`,
+    '',
+    `Gateway: GC ${slow.gcSecondsPerThousandRequests} s per 1,000 requests. Peak RSS **${slow.peakRssMb} MB**; RSS ${rssSeries[0]}→${rssSeries.at(-1)} MB (max ${Math.max(...rssSeries)}), heap used ${heapSeries[0]}→${heapSeries.at(-1)} MB (max ${Math.max(...heapSeries)}) over the phase; OOM kills: ${slow.oomKills}.`,
     '',
   ].join('\n');
 }

@@ -14,6 +14,20 @@ import { randomBytesFromPool } from './random-pool.js';
  */
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+// Unused low bits of the last character, by the segment's length modulo 4 (-1: no such length).
+const SPARE_BITS = [0, -1, 4, 2];
+
+/**
+ * Whether a segment already known to be of base64url characters (no padding) is the one canonical
+ * spelling of its bytes: its last character's unused bits are zero. The same answer as decoding
+ * and encoding again and comparing, without the two copies of every segment.
+ */
+export function isCanonicalBase64url(segment: string): boolean {
+  const spare = SPARE_BITS[segment.length % 4]!;
+  if (spare <= 0) return spare === 0;
+  return (BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]!) & ((1 << spare) - 1)) === 0;
+}
 
 /** `header..iv.ciphertext.tag`, all base64url, for an already encoded protected header. */
 export function encryptCompact(encodedHeader: string, plaintext: Uint8Array, key: KeyObject): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decryptCompact, encryptCompact } from './compact-jwe.js';
+import { decryptCompact, encryptCompact, isCanonicalBase64url } from './compact-jwe.js';
 import type { KeyRing } from './key-ring.js';
 import { LegacyTokenReader } from './legacy-token.js';
 import { randomBytesFromPool } from './random-pool.js';
@@ -57,11 +57,6 @@ const LARGEST_LINEAGE: TokenLineage = { aut: 9_999_999_999, fam: 'f'.repeat(22),
 const FAMILY = /^[A-Za-z0-9_-]{22}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** base64url has spare bits in its last character; only the canonical spelling is accepted. */
-function isCanonicalBase64url(segment: string): boolean {
-  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
-}
 
 /**
  * Seals upstream refresh tokens into JWE (dir + A256GCM) bound to our client id, issue time and

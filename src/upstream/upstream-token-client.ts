@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { AttemptTimedOut, postForm, type UpstreamAnswer } from './form-post.js';
 import { REFRESH_RETRY, refreshRetryDelay, type FailedAttempt, type RetryPolicy } from './refresh-retry.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
 import {
@@ -79,26 +79,6 @@ function retryAfterForClient(upstreamSeconds: number | undefined): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * The body as text, refused past MAX_RESPONSE_BYTES. Read with stream events rather than
- * `for await`: the async iterator cost a promise per chunk and about 1.2 KB per request.
- */
-function readLimited(body: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-      else body.destroy(new UpstreamBadResponseError('response body too large'));
-    });
-    body.once('end', () =>
-      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-    );
-    body.once('error', reject);
-  });
 }
 
 /**
@@ -188,35 +168,32 @@ export class UpstreamTokenClient {
     record: UpstreamCallRecord,
     timeoutMs: number,
   ): Promise<UpstreamTokens> {
-    // One timer for the attempt, cleared when it ends (AbortSignal.timeout's timer would stay armed
-    // for the whole budget after every call: thousands of them at a few thousand requests a second).
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
-    let response;
-    let text: string;
+    let answer: UpstreamAnswer;
     try {
-      response = await this.pool.request({
-        path: this.path,
-        method: 'POST',
-        headers: {
-          authorization: this.authorization,
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
+      answer = await postForm(
+        this.pool,
+        {
+          path: this.path,
+          headers: {
+            authorization: this.authorization,
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+          },
+          body: new URLSearchParams(form).toString(),
         },
-        body: new URLSearchParams(form).toString(),
-        signal: abort.signal,
-      });
-      record.status = response.statusCode;
-      record.retryAfterSeconds = saneRetryAfter(response.headers['retry-after']);
-      text = await readLimited(response.body);
+        timeoutMs,
+        MAX_RESPONSE_BYTES,
+        (status, headers) => {
+          record.status = status;
+          record.retryAfterSeconds = saneRetryAfter(headers['retry-after']);
+        },
+      );
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      if (abort.signal.aborted || isUndiciTimeout(error)) throw new UpstreamTimeoutError(this.timeoutMs);
+      if (error instanceof AttemptTimedOut || isUndiciTimeout(error)) throw new UpstreamTimeoutError(this.timeoutMs);
       throw new UpstreamConnectionError();
-    } finally {
-      clearTimeout(timer);
     }
-    return this.interpret(operation, response.statusCode, record.retryAfterSeconds, text);
+    return this.interpret(operation, answer.status, record.retryAfterSeconds, answer.text);
   }
 
   private interpret(

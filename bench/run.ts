@@ -369,6 +369,11 @@ async function metricsOf(opsBase: string): Promise<Map<string, number>> {
   return values;
 }
 
+/** A difference with its sign: +4, -9 (a gateway can beat direct at p99 when the machine hiccups). */
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${Math.round(value * 10) / 10}`;
+}
+
 function ratio(a: number, b: number): string {
   return `${Math.round((a / b) * 100)}%`;
 }
@@ -430,7 +435,8 @@ function report(result: {
     gateway: (slow[route].cpuUsPerRequest / againstFloor[route].gatewayUs).toFixed(2),
     baseline: (slow.baseline[route].cpuUsPerRequest / againstFloor[route].floorUs).toFixed(2),
   });
-  const added = (load: LoadResult) => `p50 +${load.p50 - slow.direct.p50} ms, p99 +${load.p99 - slow.direct.p99} ms`;
+  const added = (load: LoadResult) =>
+    `p50 ${signed(load.p50 - slow.direct.p50)} ms, p99 ${signed(load.p99 - slow.direct.p99)} ms`;
   const baselineName = flags.versus ? 'versus' : 'floor';
   const heapSeries = slow.samples.map((sample) => sample.heapUsedMb);
   const rssSeries = slow.samples.map((sample) => sample.rssMb);
@@ -463,7 +469,7 @@ function report(result: {
     row('direct (swap grant)', fixed.directSwap),
     row('/swap', fixed.swap),
     '',
-    `Latency added over direct: /refresh p50 +${(fixed.refresh.p50 - fixed.direct.p50).toFixed(1)} ms, p99 +${(fixed.refresh.p99 - fixed.direct.p99).toFixed(1)} ms; /swap p50 +${(fixed.swap.p50 - fixed.directSwap.p50).toFixed(1)} ms, p99 +${(fixed.swap.p99 - fixed.directSwap.p99).toFixed(1)} ms.`,
+    `Latency added over direct: /refresh p50 ${signed(fixed.refresh.p50 - fixed.direct.p50)} ms, p99 ${signed(fixed.refresh.p99 - fixed.direct.p99)} ms; /swap p50 ${signed(fixed.swap.p50 - fixed.directSwap.p50)} ms, p99 ${signed(fixed.swap.p99 - fixed.directSwap.p99)} ms.`,
     '',
     `## Upstream answering in ${slow.delayMs} ms, 500 connections; memory limit: ${slow.memoryLimit}`,
     `Gateway NODE_OPTIONS: \`${slow.nodeOptions}\`.`,

@@ -80,6 +80,27 @@ describe('RefreshTokenSealer', () => {
     expect(await subject.seal('rt-interop', LINEAGE)).not.toBe(sealed);
   });
 
+  it('opens a token whose header spells alg, enc and kid in another order or with spaces, and no other', async () => {
+    const subject = await sealer();
+    const payload = new TextEncoder().encode(
+      JSON.stringify({ v: 2, rt: 'rt-order', cid: 'client-1', ...LINEAGE, iat: LINEAGE.aut }),
+    );
+    // jose writes the header as given: these are not the gateway's own spelling of it.
+    for (const header of [
+      { kid: 'a', enc: 'A256GCM', alg: 'dir' },
+      { enc: 'A256GCM', alg: 'dir', kid: 'a' },
+    ] as const) {
+      const token = await new CompactEncrypt(payload).setProtectedHeader(header).encrypt(keyA.key);
+      await expect(subject.open(token)).resolves.toMatchObject({ rt: 'rt-order' });
+    }
+    const ours = await subject.seal('rt-order', LINEAGE);
+    const [, ...rest] = ours.split('.');
+    // The same header with a space: parsed and accepted only if it still decrypts under its AAD,
+    // which it does not (the header is the AAD): refused, never opened by the shortcut.
+    const spaced = Buffer.from('{"alg": "dir","enc":"A256GCM","kid":"a"}').toString('base64url');
+    await expect(subject.open([spaced, ...rest].join('.'))).rejects.toMatchObject({ reason: 'decrypt_failed' });
+  });
+
   it('puts alg dir, enc A256GCM and the kid in the protected header', async () => {
     const sealed = await (await sealer()).seal('rt', LINEAGE);
     const header = JSON.parse(Buffer.from(sealed.split('.')[0]!, 'base64url').toString());

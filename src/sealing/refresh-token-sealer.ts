@@ -118,8 +118,7 @@ export class RefreshTokenSealer {
     }
     const match = COMPACT_DIR_JWE.exec(sealed);
     if (!match || !match.slice(1).every(isCanonicalBase64url)) throw new UnsealError('malformed');
-    const header = this.parseHeader(match[1]!);
-    const key = this.keys.find(header.kid);
+    const key = this.keys.findByOwnHeader(match[1]!) ?? this.keys.find(this.parseHeader(match[1]!).kid);
     if (!key) throw new UnsealError('unknown_key');
 
     let plaintext: Uint8Array;

@@ -2,7 +2,8 @@
  * The whole flow from the app's side, in a real (headless) browser: the command-line client of
  * examples/cli signs in through the fake accounts service's consent page, swaps the code through
  * the built gateway, the fake's /v1/me accepts the access token, and `token` refreshes it through
- * the gateway. Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`).
+ * the gateway. Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`), or
+ * CHROMIUM_PATH naming another Chromium-based browser.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,7 +20,9 @@ import { startFakeAccounts, type FakeAccounts } from './fake-accounts/index.ts';
 import { newKeyEntry, startGateway, type GatewayProcess } from './support/gateway-process.ts';
 import { post } from './support/http-client.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's chromium here; CHROMIUM_PATH names another Chromium-based browser (the GitHub workflow
+// uses the runner image's Google Chrome).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CLI = fileURLToPath(new URL('../examples/cli/main.ts', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/client-flow/', import.meta.url));
 const CLIENT = { clientId: 'cli-test-client', clientSecret: 'cli-test-secret' };
@@ -96,7 +99,9 @@ describe('the command-line client against the gateway, in a real browser', () =>
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install chromium (apt-get install -y chromium) to run the browser test`);
+      throw new Error(
+        `${CHROMIUM} is missing: install chromium (apt-get install -y chromium) or set CHROMIUM_PATH to run the browser test`,
+      );
     }
     workDir = await mkdtemp(join(tmpdir(), 'tsg-client-flow-'));
     await mkdir(ARTIFACTS, { recursive: true });

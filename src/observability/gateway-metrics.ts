@@ -1,7 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** How often the event-loop delay is sampled for `nodejs_eventloop_lag_*`. */
-export const EVENT_LOOP_SAMPLE_MS = 100;
 import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
 import { REDIS_CONNECTION_STATES, type RedisConnectionState } from '../redis/redis-connection-state.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
@@ -13,6 +10,9 @@ import {
   type UpstreamOperation,
 } from '../operations/token-operation.js';
 import { UPSTREAM_OUTCOMES, type UpstreamOutcome } from '../upstream/upstream-errors.js';
+
+/** How often the event-loop delay is sampled for `nodejs_eventloop_lag_*`. */
+export const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** Label values of token_swap_revocations_total{cause} (DESIGN §8). */
 export const REVOCATION_CAUSES = ['client', 'reuse'] as const;

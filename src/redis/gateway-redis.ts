@@ -1,9 +1,8 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { PinoLogger } from 'nestjs-pino';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { RedisSettings } from '../config/redis-settings.js';
 import { OccasionalWarning } from './occasional-warning.js';
-import { createGatewayRedis, untilReady } from './redis-client.js';
+import { createGatewayRedis, untilReady, type GatewayRedis } from './redis-client.js';
 import { watchRedisConnection, type RedisConnectionObserver } from './redis-connection-state.js';
 
 /**
@@ -12,12 +11,8 @@ import { watchRedisConnection, type RedisConnectionObserver } from './redis-conn
  */
 export const GATEWAY_REDIS = Symbol('GATEWAY_REDIS');
 
-/**
- * The connection behind GATEWAY_REDIS, whatever the topology: a `Redis` (standalone, Sentinel)
- * or a `Cluster`. Users code against this alias; both offer `defineCommand` and the commands,
- * and on a Cluster every key of one script must share a hash slot.
- */
-export type GatewayRedis = Redis | Cluster;
+/** The connection behind GATEWAY_REDIS (defined with the client that makes it). */
+export type { GatewayRedis };
 
 // Start-up waits at most this long for Redis; past it the outage policies apply until Redis answers.
 const START_WAIT_FOR_REDIS_MS = 1000;

@@ -2,8 +2,12 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls';
 import type { RedisSettings } from '../config/redis-settings.js';
 
-/** A standalone or Sentinel connection (ioredis `Redis`), or a Cluster. */
-export type RedisConnection = Redis | Cluster;
+/**
+ * The gateway's Redis connection, whatever the topology: a `Redis` (standalone, Sentinel) or a
+ * `Cluster`. Users code against this alias; both offer `defineCommand` and the commands, and on
+ * a Cluster every key of one script must share a hash slot.
+ */
+export type GatewayRedis = Redis | Cluster;
 
 // Reconnection backoff: 100 ms doubling to at most 2 s, so a failover or a restart is noticed
 // within 2 s of Redis being back, and a dead Redis costs one attempt per 2 s.
@@ -44,12 +48,9 @@ function nodeOptions(settings: RedisSettings): RedisOptions {
  * with the failover detector, reconnects as soon as they announce a new one); Cluster is an
  * ioredis `Cluster`. Errors of the connection go to `onConnectionError`.
  */
-export function createGatewayRedis(
-  settings: RedisSettings,
-  onConnectionError: (error: Error) => void,
-): RedisConnection {
+export function createGatewayRedis(settings: RedisSettings, onConnectionError: (error: Error) => void): GatewayRedis {
   const topology = settings.topology;
-  let connection: RedisConnection;
+  let connection: GatewayRedis;
   if (topology.kind === 'cluster') {
     const options: ClusterOptions = {
       enableOfflineQueue: false,
@@ -110,7 +111,7 @@ export function createGatewayRedis(
  * Start-up is held up by at most `timeoutMs`, never more: past it the outage policy applies
  * until the background connection succeeds.
  */
-export async function untilReady(redis: RedisConnection, timeoutMs: number): Promise<boolean> {
+export async function untilReady(redis: GatewayRedis, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true;
   return new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-import type { RedisConnection } from './redis-client.js';
+import type { GatewayRedis } from './redis-client.js';
 
 /** Label values of token_swap_redis_connection_state{state}. */
 export const REDIS_CONNECTION_STATES = ['connecting', 'connected', 'reconnecting'] as const;
@@ -20,7 +20,7 @@ export interface RedisConnectionLog {
 }
 
 // The server a standalone or Sentinel connection is on; a Cluster spans several.
-function endpointOf(connection: RedisConnection): string | undefined {
+function endpointOf(connection: GatewayRedis): string | undefined {
   const stream = 'stream' in connection ? connection.stream : undefined;
   return stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
 }
@@ -31,7 +31,7 @@ function endpointOf(connection: RedisConnection): string | undefined {
  * commands), since the loss of one node is answered by MOVED and a slots refresh.
  */
 export function watchRedisConnection(
-  connection: RedisConnection,
+  connection: GatewayRedis,
   observer: RedisConnectionObserver,
   log: RedisConnectionLog,
 ): { stop(): void } {

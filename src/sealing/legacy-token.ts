@@ -49,6 +49,7 @@ const KEY_BYTES = 24;
 const IV_BYTES = 8;
 const BLOCK_BYTES = 8;
 const ROUNDS = 2048;
+const MD5_BYTES = 16;
 // A 512-character refresh token pads to 520 bytes.
 const MAX_CIPHERTEXT_BYTES = 520;
 // What goes upstream: 1-512 URL-safe characters, the shape of any OAuth refresh token.
@@ -73,7 +74,7 @@ function normalise(token: string): string | undefined {
 function bytesToKey(secret: Buffer, length: number): Buffer {
   const blocks: Buffer[] = [];
   let previous = Buffer.alloc(0);
-  while (Buffer.concat(blocks).length < length) {
+  while (blocks.length * MD5_BYTES < length) {
     let digest = createHash('md5').update(previous).update(secret).digest();
     for (let round = 1; round < ROUNDS; round++) digest = createHash('md5').update(digest).digest();
     blocks.push(digest);

@@ -3,7 +3,7 @@ import { decryptCompact, encryptCompact, isCanonicalBase64url } from './compact-
 import type { KeyRing } from './key-ring.js';
 import { LegacyTokenReader } from './legacy-token.js';
 import { randomBytesFromPool } from './random-pool.js';
-import { SEALED_TOKEN_MAX_LENGTH, sealedLength } from './sealed-token-size.js';
+import { LARGEST_LINEAGE, SEALED_TOKEN_MAX_LENGTH, sealedLength } from './sealed-token-size.js';
 import { UnsealError } from './unseal-error.js';
 
 /**
@@ -52,8 +52,6 @@ export interface SealerOptions {
 const COMPACT_DIR_JWE = /^([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})$/;
 // Clock skew tolerated on `iat` between replicas.
 const FUTURE_SKEW_SECONDS = 300;
-// The largest lineage a payload can carry, for the size a token may have before it is sealed.
-const LARGEST_LINEAGE: TokenLineage = { aut: 9_999_999_999, fam: 'f'.repeat(22), gen: 2 ** 31 - 1 };
 const FAMILY = /^[A-Za-z0-9_-]{22}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -18,6 +18,12 @@ const IV_CHARS = 16;
 const TAG_CHARS = 22;
 const SEPARATORS = 4;
 
+/**
+ * The largest lineage a payload can carry (DESIGN §8: 10-digit times, a 22-character family, the
+ * largest generation), for the size an upstream token may have before it is sealed.
+ */
+export const LARGEST_LINEAGE = { aut: 9_999_999_999, fam: 'f'.repeat(22), gen: 2 ** 31 - 1 } as const;
+
 /** Unpadded base64url length of `bytes` bytes. */
 function base64urlLength(bytes: number): number {
   return Math.floor(bytes / 3) * 4 + [0, 2, 3][bytes % 3]!;
@@ -38,20 +44,12 @@ export function sealedLength(kid: string, plaintextBytes: number): number {
  * The longest upstream refresh token of URL-safe characters (what OAuth servers issue; others
  * take more bytes once JSON-escaped) that seals within SEALED_TOKEN_MAX_LENGTH, for a payload
  * `{"v":2,"rt":…,"cid":…,"iat":…,"aut":…,"fam":…,"gen":…}` (DESIGN §8) with
- * 10-digit times and the largest generation. For the documentation and tests; the sealer itself
+ * LARGEST_LINEAGE. For the documentation and tests; the sealer itself
  * measures each real token exactly (RefreshTokenSealer.canSeal).
  */
 export function longestSealableRefreshToken(kid: string, clientId: string): number {
   const payloadWithoutToken = Buffer.byteLength(
-    JSON.stringify({
-      v: 2,
-      rt: '',
-      cid: clientId,
-      iat: 1_700_000_000,
-      aut: 1_700_000_000,
-      fam: 'f'.repeat(22),
-      gen: 2 ** 31 - 1,
-    }),
+    JSON.stringify({ v: 2, rt: '', cid: clientId, iat: LARGEST_LINEAGE.aut, ...LARGEST_LINEAGE }),
   );
   let length = 0;
   while (sealedLength(kid, payloadWithoutToken + length + 1) <= SEALED_TOKEN_MAX_LENGTH) length++;

@@ -19,6 +19,8 @@ import {
 } from './http/request-limits.js';
 import { clientErrorHandler, frameworkErrorHandler } from './http/server-refusals.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
+import { limitConnections } from './overload/connection-limits.js';
+import { LoadShedder } from './overload/load-shedding.js';
 
 /** Builds the public application (not yet listening) from a validated configuration. */
 export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -45,7 +47,14 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
     abortOnError: false,
   });
   app.useLogger(app.get(NestPinoLogger));
-  (app.getHttpServer() as Server).maxConnections = MAX_CONNECTIONS;
+  const server = app.getHttpServer() as Server;
+  server.maxConnections = MAX_CONNECTIONS;
+  const metrics = app.get(GatewayMetrics);
+  limitConnections(
+    server,
+    { maxPerIp: config.overload.maxConnectionsPerIp, trustProxy: config.trustProxy },
+    (reason) => metrics.countConnectionRefused(reason),
+  );
   if (config.basePath) app.setGlobalPrefix(config.basePath);
   if (config.corsOrigins) {
     app.enableCors({
@@ -56,10 +65,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
       maxAge: 600,
     });
   }
-  configureHttpEdge(app.getHttpAdapter().getInstance(), app.get(GatewayMetrics), {
-    basePath: config.basePath,
-    trustProxy: config.trustProxy,
-  });
+  const fastify = app.getHttpAdapter().getInstance();
+  const shedder = new LoadShedder(config.overload);
+  configureHttpEdge(fastify, metrics, { basePath: config.basePath, trustProxy: config.trustProxy, shedder });
+  // After the edge's hooks: the delay meter's hook marks requests whose context the edge made.
+  shedder.register(fastify);
   await app.init();
   return app;
 }

@@ -16,6 +16,11 @@ export const SECRET_VARIABLES = [
   'LEGACY_TOKEN_SECRET',
 ] as const;
 
+/** Defaults of the overload bounds (DESIGN §10), chosen by measurement: see the README's Overload section. */
+export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 100;
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 /** TOKEN_STATE_REDIS_FAILURE (DESIGN §8): refresh without the family checks, or refuse with 503. */
 export type TokenStateFailurePolicy = 'open' | 'closed';
@@ -56,6 +61,15 @@ export interface GatewayConfig {
     redisFailure: RedisFailurePolicy;
   };
   trustProxy: TrustProxy;
+  /** The bounds of DESIGN §10; 0 turns a bound off. */
+  overload: {
+    /** Shed token requests while the event loop's mean delay is over this (ms). */
+    maxEventLoopDelayMs: number;
+    /** Shed token requests while this many are being served. */
+    maxInFlight: number;
+    /** Open connections of one client address (IPv6: one /64); not for TRUST_PROXY addresses. */
+    maxConnectionsPerIp: number;
+  };
   /** undefined: CORS off; `'*'`: any origin; otherwise the allowed origins. */
   corsOrigins: '*' | string[] | undefined;
   logLevel: LogLevel;
@@ -69,6 +83,19 @@ const port = (fallback: number) =>
   optional(z.string())
     .transform((value) => (value === undefined ? fallback : Number(value)))
     .pipe(z.number().int('must be an integer').min(0).max(65535, 'must be a port number (0-65535)'));
+
+/** A bound of DESIGN §10: `0` (off) or an integer from `min` to `max`; `fallback` when unset. */
+const bound = (fallback: number, min: number, max: number) =>
+  optional(z.string())
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(
+      z
+        .number()
+        .int('must be an integer')
+        .refine((value) => value === 0 || (value >= min && value <= max), {
+          message: `must be 0 (off) or from ${min} to ${max}`,
+        }),
+    );
 
 const required = z.string({ error: 'is required' }).min(1, 'is required');
 
@@ -198,6 +225,11 @@ const environmentSchema = z.object({
     }
     return entries;
   }),
+  // Defaults measured with `npm run bench` (README, Overload): no shedding at the load the gateway
+  // sustains, shedding before a stall outlasts the Redis reply deadline (200 ms).
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: bound(DEFAULT_MAX_EVENT_LOOP_DELAY_MS, 10, 10_000),
+  OVERLOAD_MAX_IN_FLIGHT: bound(DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000),
+  MAX_CONNECTIONS_PER_IP: bound(DEFAULT_MAX_CONNECTIONS_PER_IP, 1, 1_000_000),
   CORS_ORIGINS: optional(z.string()).transform((value, ctx) => {
     if (value === undefined) return undefined;
     if (value.trim() === '*') return '*' as const;
@@ -266,6 +298,11 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
       redisFailure: env.RATE_LIMIT_REDIS_FAILURE,
     },
     trustProxy: env.TRUST_PROXY,
+    overload: {
+      maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT,
+      maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
+    },
     corsOrigins: env.CORS_ORIGINS,
     logLevel: env.LOG_LEVEL,
   };

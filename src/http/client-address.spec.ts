@@ -13,6 +13,19 @@ describe('bareAddress', () => {
     expect(bareAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
   });
 
+  it('drops an IPv6 zone id, whatever text it holds, and refuses one on IPv4', () => {
+    expect(bareAddress('fe80::1%eth0')).toBe('fe80::1');
+    expect(bareAddress('fe80::1%anything goes here {"x":1}')).toBe('fe80::1');
+    expect(bareAddress('[fe80::1%25eth0]:443')).toBe('fe80::1');
+    expect(bareAddress('198.51.100.7%eth0')).toBeUndefined();
+    fc.assert(
+      fc.property(fc.string(), (zone) => {
+        const address = bareAddress(`fe80::1%${zone}`);
+        expect(address === undefined || !address.includes('%')).toBe(true);
+      }),
+    );
+  });
+
   it('refuses what is not an address', () => {
     for (const entry of ['unknown', '', '198.51.100.7:', '1.2.3', '[1.2.3.4', 'example.com:80', '_hidden'])
       expect(bareAddress(entry)).toBeUndefined();

@@ -3,14 +3,18 @@ import type { TrustProxy } from '../config/gateway-config.js';
 
 /**
  * An address as a proxy may write it in X-Forwarded-For, reduced to the bare IP: brackets and a
- * port are dropped (`[2001:db8::7]:443`, `198.51.100.7:40000`), an IPv4-mapped IPv6 address
- * becomes IPv4. Anything else that is not an IP address is undefined.
+ * port are dropped (`[2001:db8::7]:443`, `198.51.100.7:40000`), and so is an IPv6 zone id
+ * (`fe80::1%eth0`); an IPv4-mapped IPv6 address becomes IPv4. Anything else that is not an IP address is undefined.
  */
 export function bareAddress(entry: string): string | undefined {
   let address = entry.trim();
   const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(address);
   if (bracketed) address = bracketed[1]!;
   else if (/^[\d.]+:\d{1,5}$/.test(address)) address = address.slice(0, address.indexOf(':'));
+  // A zone id (`fe80::1%eth0`) names an interface of the proxy's host: meaningless here, and free
+  // text a client's proxy would copy into our logs and buckets.
+  const zoneless = address.replace(/%.*$/s, '');
+  if (zoneless !== address && isIP(zoneless) === 6) address = zoneless;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) address = mapped[1]!;
   return isIP(address) === 0 ? undefined : address;
@@ -26,7 +30,7 @@ export function bareAddress(entry: string): string | undefined {
 export function clientAddressResolver(
   trust: TrustProxy,
 ): (socketAddress: string | undefined, forwardedFor: string | string[] | undefined) => string | undefined {
-  const isTrusted = trustTest(trust);
+  const isTrusted = trustedProxyTest(trust);
   return (socketAddress, forwardedFor) => {
     const socket = socketAddress === undefined ? undefined : bareAddress(socketAddress);
     if (socket === undefined || trust === false) return socket;
@@ -42,7 +46,11 @@ export function clientAddressResolver(
   };
 }
 
-function trustTest(trust: TrustProxy): (address: string, hop: number) => boolean {
+/**
+ * Whether TRUST_PROXY trusts `address` as the proxy at `hop` (0: the socket's peer), for a bare
+ * address (see bareAddress).
+ */
+export function trustedProxyTest(trust: TrustProxy): (address: string, hop: number) => boolean {
   if (trust === false) return () => false;
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   const blocks = new BlockList();

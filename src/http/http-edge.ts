@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { TrustProxy } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import type { LoadShedder } from '../overload/load-shedding.js';
 import { accountForRequest } from '../observability/request-accounting.js';
 import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
 import { clientAddressResolver } from './client-address.js';
@@ -14,6 +15,8 @@ import { parseTokenRequestBody, type RequestFields } from './token-request-body.
 export interface HttpEdgeOptions {
   basePath: string;
   trustProxy: TrustProxy;
+  /** Admits or sheds each token request before any work (DESIGN §10). */
+  shedder: LoadShedder;
 }
 
 /**
@@ -53,11 +56,13 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     const socket = request.raw.socket;
     const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
     const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
-    attachRequestContext(request, new RequestContext(route, kind, clientIp ?? ''));
+    const context = new RequestContext(route, kind, clientIp ?? '');
+    attachRequestContext(request, context);
     // A client that leaves before its answer is sent (while the body arrives, or while upstream is
     // called) is never seen by onResponse, and Fastify's onRequestAbort misses those that leave
     // after the body was read: the response closing unfinished catches every one of them.
     reply.raw.once('close', () => {
+      if (context.admitted) options.shedder.release();
       if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted');
     });
     done(clientIp === undefined ? new ClientGoneError() : undefined);
@@ -68,6 +73,9 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     if (context.routeKind !== undefined && request.method === 'POST') {
       try {
         context.noteTokenRequest(readTokenRequest(context.routeKind, (request.body ?? {}) as RequestFields));
+        // Shed here, once the operation is known (its label) and before the guard's Redis round trip.
+        options.shedder.admit(request);
+        context.noteAdmitted();
       } catch (error) {
         done(error as Error);
         return;

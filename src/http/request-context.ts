@@ -14,6 +14,7 @@ export interface UpstreamCallFacts {
  * it and read-only for every later stage:
  * - route, routeKind and clientIp: the edge, when the request arrives (http-edge.ts, onRequest);
  * - tokenRequest (and so the operation): the edge, right after the body is parsed (preHandler);
+ * - admitted: the edge, when the load shedder let the token request in (preHandler);
  * - failure: the error filter, the one place errors arrive (wire-error.filter.ts);
  * - upstreamCall: the upstream observer (observability/upstream-call-observer.ts).
  * The request's log line and metrics are written from it once, when the response is done.
@@ -22,6 +23,7 @@ export class RequestContext {
   private read: TokenRequest | undefined;
   private error: unknown;
   private upstream: UpstreamCallFacts | undefined;
+  private admittedByShedder = false;
   /** performance.now() when the request arrived, for the duration of a request whose client left. */
   readonly arrivedAt = performance.now();
 
@@ -42,6 +44,11 @@ export class RequestContext {
     return this.read?.operation;
   }
 
+  /** Counted in flight by the load shedder until its answer is done. */
+  get admitted(): boolean {
+    return this.admittedByShedder;
+  }
+
   get failure(): unknown {
     return this.error;
   }
@@ -52,6 +59,10 @@ export class RequestContext {
 
   noteTokenRequest(request: TokenRequest): void {
     this.read = request;
+  }
+
+  noteAdmitted(): void {
+    this.admittedByShedder = true;
   }
 
   noteFailure(error: unknown): void {

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { TokenStateUnavailableError } from '../lifecycle/family-state.js';
+import { OverloadedError } from '../overload/overloaded-error.js';
 import { UnsealError, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { RateLimitedError, RateLimitStorageUnavailableError } from '../throttling/rate-limit-errors.js';
 import {
@@ -34,6 +35,8 @@ export const REQUEST_OUTCOMES = [
   'rate_limit_unavailable',
   // DESIGN §8: the refresh-token state (Redis) failed under TOKEN_STATE_REDIS_FAILURE=closed.
   'token_state_unavailable',
+  // DESIGN §10: shed before any work, or a check it needed was lost to this process's own load.
+  'overloaded',
   'internal_error',
   // The client closed its connection before it was answered: its own doing, never a server fault.
   'client_aborted',
@@ -150,6 +153,11 @@ export function toWireError(exception: unknown): WireError {
       'token_state_unavailable',
       { 'retry-after': String(exception.retryAfterSeconds) },
     );
+  }
+  if (exception instanceof OverloadedError) {
+    return wire(503, 'temporarily_unavailable', 'the gateway is busy, retry later', 'overloaded', {
+      'retry-after': String(exception.retryAfterSeconds),
+    });
   }
   if (exception instanceof UnsupportedMediaTypeError)
     return wire(415, 'invalid_request', exception.message, 'invalid_request');

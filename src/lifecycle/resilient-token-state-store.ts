@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
 import type { TokenStateFailurePolicy } from '../config/gateway-config.js';
+import { OverloadedError } from '../overload/overloaded-error.js';
 import { OccasionalWarning } from '../redis/occasional-warning.js';
+import { RedisWaitLostToLoadError } from '../redis/reply-deadline.js';
 import { TokenStateUnavailableError, type FamilyRecord, type TokenStateStore } from './family-state.js';
 
 /**
  * The Redis store under TOKEN_STATE_REDIS_FAILURE (DESIGN §8). Every failed call is counted and
  * warned about now and then. `open`: a refresh goes on without the family checks (a read finds
  * nothing, a write is skipped); `closed`: 503. A revocation is never skipped silently: it is a
- * 503 under both policies, so the client knows to try again.
+ * 503 under both policies, so the client knows to try again. A wait this process was too busy to
+ * make (DESIGN §10) is no outage and never skips the checks: the request is shed.
  */
 export class ResilientTokenStateStore implements TokenStateStore {
   private readonly warning = new OccasionalWarning();
@@ -51,6 +54,7 @@ export class ResilientTokenStateStore implements TokenStateStore {
   }
 
   private note(error: unknown): void {
+    if (error instanceof RedisWaitLostToLoadError) throw new OverloadedError();
     this.onStorageError();
     if (!this.warning.due()) return;
     const reason = error instanceof Error ? error.message : String(error);

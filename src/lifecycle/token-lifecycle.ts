@@ -1,3 +1,4 @@
+import { OverloadedError } from '../overload/overloaded-error.js';
 import type { OpenedToken, RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
 import { UnsealError } from '../sealing/unseal-error.js';
 import {
@@ -96,7 +97,7 @@ export class TokenLifecycle {
     if (gen === record.generation - 1 && withinGrace) return { token, nextGeneration: record.generation };
     await this.revokeFamily(token, 'reuse').catch((error: unknown) => {
       // The replay is refused either way; the store's failure is counted there.
-      if (!(error instanceof TokenStateUnavailableError)) throw error;
+      if (!(error instanceof TokenStateUnavailableError || error instanceof OverloadedError)) throw error;
     });
     throw new UnsealError('reused');
   }

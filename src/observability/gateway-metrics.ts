@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REQUEST_OUTCOMES, type RequestOutcome } from '../http/wire-errors.js';
+import { CONNECTION_REFUSALS, type ConnectionRefusal } from '../overload/connection-limits.js';
 import { REDIS_CONNECTION_STATES, type RedisConnectionState } from '../redis/redis-connection-state.js';
 import { UNSEAL_FAILURE_REASONS, type UnsealFailureReason } from '../sealing/unseal-error.js';
 import { THROTTLER_NAMES } from '../throttling/throttler-names.js';
@@ -20,6 +21,13 @@ export type RevocationCause = (typeof REVOCATION_CAUSES)[number];
 /** Label values of token_swap_legacy_tokens_total{outcome} (DESIGN §8). */
 export const LEGACY_TOKEN_OUTCOMES = ['migrated', 'rejected'] as const;
 export type LegacyTokenOutcome = (typeof LEGACY_TOKEN_OUTCOMES)[number];
+
+/**
+ * Values of the `method` label (DESIGN §10: a closed set): the methods of RFC 9110 and PATCH. Node
+ * accepts dozens more (PROPFIND, MKCALENDAR, …), each a client's choice: they count as `other`.
+ */
+export const HTTP_METHOD_LABELS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
+const KNOWN_METHODS = new Set(HTTP_METHOD_LABELS);
 
 // From a 1 ms local answer (bad input, throttled) to a 5-10 s upstream timeout.
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -102,6 +110,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  private readonly connectionsRefused = new Counter({
+    name: 'token_swap_connections_refused_total',
+    help: 'Connections closed by the overload limits: over MAX_CONNECTIONS_PER_IP, or no byte sent in time.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   private readonly redisConnectionState = new Gauge({
     name: 'token_swap_redis_connection_state',
     help: 'The Redis connection: 1 for its current state (connecting, connected, reconnecting), 0 for the others; all 0 without Redis.',
@@ -131,6 +146,7 @@ export class GatewayMetrics {
     this.tokenStateErrors.inc(0);
     for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, 0);
     this.redisReconnects.inc(0);
+    for (const reason of CONNECTION_REFUSALS) this.connectionsRefused.inc({ reason }, 0);
     // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
     for (const operation of UPSTREAM_OPERATIONS)
       for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
@@ -138,7 +154,8 @@ export class GatewayMetrics {
   }
 
   observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    this.httpDuration.observe({ method, route, status_code: statusCode }, seconds);
+    const label = KNOWN_METHODS.has(method) ? method : 'other';
+    this.httpDuration.observe({ method: label, route, status_code: statusCode }, seconds);
   }
 
   countRequest(operation: TokenOperation, outcome: RequestOutcome): void {
@@ -180,6 +197,10 @@ export class GatewayMetrics {
   /** Marks `state` as the Redis connection's current one. */
   setRedisConnectionState(current: RedisConnectionState): void {
     for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, state === current ? 1 : 0);
+  }
+
+  countConnectionRefused(reason: ConnectionRefusal): void {
+    this.connectionsRefused.inc({ reason });
   }
 
   countRedisReconnect(): void {

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import type { RedisSettings } from '../config/redis-settings.js';
+import { installReplyDeadline, REPLY_DEADLINE_MS } from './reply-deadline.js';
 
 /**
  * The gateway's Redis connection, whatever the topology: a `Redis` (standalone, Sentinel) or a
@@ -21,7 +22,8 @@ const reconnectDelay = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
  */
 const FAIL_FAST = {
   maxRetriesPerRequest: 0,
-  commandTimeout: 200,
+  // ioredis's timer, replaced by one that tells a silent Redis from a busy process (reply-deadline.ts).
+  commandTimeout: REPLY_DEADLINE_MS,
   connectTimeout: 1000,
 } satisfies RedisOptions;
 
@@ -49,6 +51,7 @@ function nodeOptions(settings: RedisSettings): RedisOptions {
  * ioredis `Cluster`. Errors of the connection go to `onConnectionError`.
  */
 export function createGatewayRedis(settings: RedisSettings, onConnectionError: (error: Error) => void): GatewayRedis {
+  installReplyDeadline();
   const topology = settings.topology;
   let connection: GatewayRedis;
   if (topology.kind === 'cluster') {

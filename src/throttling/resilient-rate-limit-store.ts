@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { RedisFailurePolicy } from '../config/gateway-config.js';
 import type { MemoryRateLimitStore } from './memory-rate-limit-store.js';
+import { OverloadedError } from '../overload/overloaded-error.js';
 import { OccasionalWarning } from '../redis/occasional-warning.js';
+import { RedisWaitLostToLoadError } from '../redis/reply-deadline.js';
 import { RateLimitStorageUnavailableError } from './rate-limit-errors.js';
 import type { BucketCheck, ConsumeOutcome, PiggybackRead, RateLimitStore } from './rate-limit-store.js';
 
@@ -9,6 +11,7 @@ import type { BucketCheck, ConsumeOutcome, PiggybackRead, RateLimitStore } from 
  * The shared (Redis) store with the outage policy of DESIGN §4: each failed call is counted and
  * answered at once by the policy. The Redis client fails fast (no offline queue, short command
  * timeout), so "at once" is bounded; when Redis is back the next call simply goes there again.
+ * A wait this process was too busy to make (DESIGN §10) is no outage: the request is shed.
  */
 export class ResilientRateLimitStore implements RateLimitStore {
   // One warning per interval while Redis is failing, not one per request.
@@ -26,6 +29,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
     try {
       return await this.shared.consume(checks, read);
     } catch (error) {
+      if (error instanceof RedisWaitLostToLoadError) throw new OverloadedError();
       this.onStorageError();
       this.warnNowAndThen(error);
       if (this.policy === 'open') return { allowed: true };

@@ -17,7 +17,12 @@ import {
   REQUEST_TIMEOUT_MS,
   TIMEOUT_CHECK_INTERVAL_MS,
 } from './http/request-limits.js';
-import { clientErrorHandler, frameworkErrorHandler } from './http/server-refusals.js';
+import {
+  clientErrorHandler,
+  continueWithinBodyLimit,
+  frameworkErrorHandler,
+  refuseConnect,
+} from './http/server-refusals.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import { limitConnections } from './overload/connection-limits.js';
 import { LoadShedder } from './overload/load-shedding.js';
@@ -49,11 +54,11 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   app.useLogger(app.get(NestPinoLogger));
   const server = app.getHttpServer() as Server;
   server.maxConnections = MAX_CONNECTIONS;
+  refuseConnect(server, logger);
+  continueWithinBodyLimit(server);
   const metrics = app.get(GatewayMetrics);
-  limitConnections(
-    server,
-    { maxPerIp: config.overload.maxConnectionsPerIp, trustProxy: config.trustProxy },
-    (reason) => metrics.countConnectionRefused(reason),
+  limitConnections(server, { maxPerIp: config.overload.maxConnectionsPerIp, trustProxy: config.trustProxy }, (reason) =>
+    metrics.countConnectionRefused(reason),
   );
   if (config.basePath) app.setGlobalPrefix(config.basePath);
   if (config.corsOrigins) {

@@ -56,6 +56,8 @@ ensure() { # binary package version (the package's module carries the version)
   fi
 }
 HELM=$(ensure_helm 3)
+# Helm 4 (the current major) too: it drops null defaults before validating values.schema.json.
+HELM4=$(ensure_helm 4)
 ensure "$KUBECTL_VALIDATE" sigs.k8s.io/kubectl-validate "$KUBECTL_VALIDATE_VERSION"
 [ -d node_modules/@kubernetes-models/prometheus-operator ] && [ -d node_modules/yaml ] ||
   npm ci --no-audit --no-fund >/dev/null
@@ -96,7 +98,8 @@ for set in "${sets[@]}"; do
   }
   "$HELM" template tsg "$CHART" --namespace gateway --kube-version "$K8S_VERSION.0" "${args[@]}" \
     >"$work/rendered/$name.yaml"
-  echo "lint + template: $set"
+  "$HELM4" template tsg "$CHART" --namespace gateway --kube-version "$K8S_VERSION.0" "${args[@]}" >/dev/null
+  echo "lint + template (Helm 3 and 4): $set"
 done
 
 # Helm's own schema validation agrees with the jest test (test/deployment/chart-values-schema):

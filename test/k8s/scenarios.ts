@@ -162,7 +162,18 @@ function redisObjects(namespace: string, persistent: boolean): object[] {
 async function prepareNamespace(namespace: string, persistentRedis: boolean): Promise<void> {
   await apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
   // test/fake-accounts, run by the sidecar of the CI install sets (extraContainers, extraVolumes).
-  await kubectl(['-n', namespace, 'create', 'configmap', 'fake-accounts', `--from-file=${REPO_ROOT}test/fake-accounts/`]);
+  const configMap = await kubectl([
+    '-n',
+    namespace,
+    'create',
+    'configmap',
+    'fake-accounts',
+    `--from-file=${REPO_ROOT}test/fake-accounts/`,
+    '--dry-run=client',
+    '-o',
+    'json',
+  ]);
+  await kubectl(['apply', '-f', '-'], { input: configMap });
   await apply(redisObjects(namespace, persistentRedis));
 }
 

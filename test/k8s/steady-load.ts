@@ -115,12 +115,12 @@ export class SteadyLoad {
    * @param addressBlock second octet of the X-Forwarded-For addresses (10.<block>.x.y), one per
    *   load so that no two loads of a run share a client address.
    */
-  constructor(
-    origin: URL,
-    kind: ClientKind,
-    private readonly iterationsPerSecond: number,
-    private readonly addressBlock: number,
-  ) {
+  private readonly iterationsPerSecond: number;
+  private readonly addressBlock: number;
+
+  constructor(origin: URL, kind: ClientKind, iterationsPerSecond: number, addressBlock: number) {
+    this.iterationsPerSecond = iterationsPerSecond;
+    this.addressBlock = addressBlock;
     this.pool =
       kind === 'keep-alive' ? new Pool(origin, { connections: KEEP_ALIVE_CONNECTIONS, pipelining: 1 }) : undefined;
     this.post = this.pool ? keepAlive(this.pool) : perConnection(origin);

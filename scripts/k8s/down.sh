@@ -19,7 +19,7 @@ B=$K8S_CACHE/bin
 R=${TSG_K8S_RUN:-/tmp/token-swap-gateway-k8s}
 BR=k8sbr0
 NIP=10.200.0.1
-[ -d "$R" ] || [ -n "$(ip link show $BR 2>/dev/null)" ] || exit 0
+[ -d "$R" ] || [ -n "$(ip link show $BR 2>/dev/null)" ] || [ -n "$(ip -o addr show dev lo to $NIP/32)" ] || exit 0
 log() { echo "k8s down: $*" >&2; }
 alive() { [ -f "$R/pids/$1.pid" ] && kill -0 "$(cat "$R/pids/$1.pid")" 2>/dev/null; }
 stop() {
@@ -82,8 +82,8 @@ fi
 rmdir /run/netns 2>/dev/null
 rmdir /run/containerd/s /run/containerd/fifo /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd 2>/dev/null
 ip link show $BR >/dev/null 2>&1 && ip link del $BR
-ip route show 10.96.0.0/24 | grep -q $BR && ip route del 10.96.0.0/24 2>/dev/null
-ip addr show dev lo | grep -q "$NIP/32" && ip addr del $NIP/32 dev lo
+[ -n "$(ip route show 10.96.0.0/24 dev $BR 2>/dev/null)" ] && ip route del 10.96.0.0/24 dev $BR
+[ -n "$(ip -o addr show dev lo to $NIP/32)" ] && ip addr del $NIP/32 dev lo
 
 # What is left of ours?
 left=()
@@ -91,7 +91,10 @@ for f in "$R"/pids/*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null &&
 for p in $(pgrep -f containerd-shim-runc-v2); do grep -qa "$CS" "/proc/$p/cmdline" 2>/dev/null && left+=("shim $p"); done
 grep -q " $R" /proc/mounts && left+=("mounts under $R")
 ip link show $BR >/dev/null 2>&1 && left+=("bridge $BR")
-command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -qE '^:(KUBE|CNI)' && left+=("iptables chains KUBE-*/CNI-*")
+command -v iptables-save >/dev/null && [ -n "$(iptables-save 2>/dev/null | grep -E '^:(KUBE|CNI)')" ] &&
+  left+=("iptables chains KUBE-*/CNI-*")
+[ -n "$(ip -o addr show dev lo to $NIP/32)" ] && left+=("address $NIP on lo")
+[ -n "$(ip route show 10.96.0.0/24)" ] && left+=("route 10.96.0.0/24")
 if ((${#left[@]})); then
   log "LEFT BEHIND: ${left[*]}"
   exit 1

@@ -113,6 +113,7 @@ say "image $IMAGE imported in $(elapsed "$t")"
 
 # --- 3. scenarios
 source scripts/dev-env.sh >/dev/null
+[ -d node_modules/undici ] || npm ci --no-audit --no-fund >/dev/null
 export TSG_K8S_KUBECTL=$K8S_CACHE/bin/kubectl TSG_K8S_HELM3=$HELM3 TSG_K8S_HELM4=$HELM4
 t=$(date +%s)
 phase 25 node test/k8s/scenarios.ts

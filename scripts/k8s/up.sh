@@ -57,9 +57,11 @@ waitfor() { # what tries cmd...
 # --- network: node IP on lo (no dummy kernel module here), bridge for pods, the service range
 # routed into the bridge: a ClusterIP that kube-proxy does not (yet) DNAT dies in the bridge
 # instead of following the host's default route off the machine.
-ip addr show dev lo | grep -q "$NIP/32" || ip addr add $NIP/32 dev lo
+# (No `ip ... | grep -q` here or in down.sh: under pipefail, grep's early exit can SIGPIPE ip and
+# turn a match into a failure.)
+[ -n "$(ip -o addr show dev lo to $NIP/32)" ] || ip addr add $NIP/32 dev lo
 ip link show $BR >/dev/null 2>&1 || { ip link add $BR type bridge && ip link set $BR up; }
-ip route show 10.96.0.0/24 | grep -q $BR || ip route add 10.96.0.0/24 dev $BR
+[ -n "$(ip route show 10.96.0.0/24 dev $BR 2>/dev/null)" ] || ip route add 10.96.0.0/24 dev $BR
 # Pod -> Service -> pod on one bridge needs bridged frames to pass iptables (br_netfilter). The
 # host's sysctls are not changed here: it says what is missing.
 [ "$(sysctl -n net.bridge.bridge-nf-call-iptables 2>/dev/null)" = 1 ] ||

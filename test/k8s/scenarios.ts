@@ -188,11 +188,9 @@ function secretValuesFile(): string {
 async function helmTest(major: HelmMajor, namespace: string): Promise<boolean> {
   const started = Date.now();
   // Without --logs: the hook-delete-policy removes the passed pod before Helm could fetch them.
-  const result = await run(
-    HELM[major],
-    ['test', RELEASE, '-n', namespace, '--timeout', '120s'],
-    { timeoutMs: 150_000 },
-  );
+  const result = await run(HELM[major], ['test', RELEASE, '-n', namespace, '--timeout', '120s'], {
+    timeoutMs: 150_000,
+  });
   const phase = /Phase:\s+(\w+)/.exec(result.stdout)?.[1] ?? 'unknown';
   return check(
     result.code === 0 && phase === 'Succeeded',
@@ -339,7 +337,9 @@ async function scenarioPodSecurity(secretValues: string): Promise<void> {
   say('2. the pod as promised: non-root, read-only root, no capabilities, secrets as files, probes on ops');
   const [pod] = await pods(NS_A, GATEWAY);
   const name = pod.metadata.name;
-  const seen = JSON.parse(await kubectl(['-n', NS_A, 'exec', name, '-c', 'gateway', '--', 'node', '-e', POD_PROBE])) as {
+  const seen = JSON.parse(
+    await kubectl(['-n', NS_A, 'exec', name, '-c', 'gateway', '--', 'node', '-e', POD_PROBE]),
+  ) as {
     uid: number;
     gid: number;
     rootWrite: string;
@@ -354,8 +354,14 @@ async function scenarioPodSecurity(secretValues: string): Promise<void> {
     secretFiles: string[];
     environ: string;
   };
-  check(seen.uid === 1000 && seen.gid === 1000 && seen.Uid.startsWith('1000'), `runs as uid ${seen.uid}, gid ${seen.gid} (PID 1: ${seen.pid1})`);
-  check(seen.rootWrite === 'EROFS' && seen.tmpWrite === 'written', `a write to / fails with ${seen.rootWrite}; /tmp is ${seen.tmpWrite === 'written' ? 'writable' : seen.tmpWrite}`);
+  check(
+    seen.uid === 1000 && seen.gid === 1000 && seen.Uid.startsWith('1000'),
+    `runs as uid ${seen.uid}, gid ${seen.gid} (PID 1: ${seen.pid1})`,
+  );
+  check(
+    seen.rootWrite === 'EROFS' && seen.tmpWrite === 'written',
+    `a write to / fails with ${seen.rootWrite}; /tmp is ${seen.tmpWrite === 'written' ? 'writable' : seen.tmpWrite}`,
+  );
   const none = '0000000000000000';
   check(
     [seen.CapPrm, seen.CapEff, seen.CapBnd, seen.CapAmb].every((value) => value === none) && seen.NoNewPrivs === '1',
@@ -368,7 +374,9 @@ async function scenarioPodSecurity(secretValues: string): Promise<void> {
   const configMap = JSON.stringify((await kubectlJson(['-n', NS_A, 'get', 'configmap', FULLNAME]))['data']);
   check(
     ['spotify-client-secret', 'token-encryption-keys', 'redis-url'].every((file) => seen.secretFiles.includes(file)) &&
-      ['SPOTIFY_CLIENT_SECRET_FILE', 'TOKEN_ENCRYPTION_KEYS_FILE', 'REDIS_URL_FILE'].every((entry) => names.includes(entry)),
+      ['SPOTIFY_CLIENT_SECRET_FILE', 'TOKEN_ENCRYPTION_KEYS_FILE', 'REDIS_URL_FILE'].every((entry) =>
+        names.includes(entry),
+      ),
     `secrets mounted as files (${seen.secretFiles.join(', ')}), named by *_FILE variables`,
   );
   const leaks = Object.entries(secrets).filter(
@@ -400,9 +408,23 @@ async function scenarioPodSecurity(secretValues: string): Promise<void> {
 const drained = (count: number) => settled(NS_A, GATEWAY, count, 180_000);
 
 async function scenarioRollingUpdate(origin: URL): Promise<void> {
-  say(`3. rolling update under load (helm 4 upgrade: config.logLevel debug -> info), ${RATE} swaps + ${RATE} refreshes/s per client`);
+  say(
+    `3. rolling update under load (helm 4 upgrade: config.logLevel debug -> info), ${RATE} swaps + ${RATE} refreshes/s per client`,
+  );
   const results = await underLoad(origin, async () => {
-    await helm(4, ['upgrade', RELEASE, CHART, '-n', NS_A, '--reuse-values', '--set', 'config.logLevel=info', '--wait', '--timeout', '180s']);
+    await helm(4, [
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS_A,
+      '--reuse-values',
+      '--set',
+      'config.logLevel=info',
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
     await drained(2);
   });
   zeroFailures('rolling update', results, true);
@@ -472,9 +494,11 @@ async function scenarioRedisRestart(origin: URL): Promise<void> {
     await kubectl(['-n', NS_A, 'delete', 'pod', redis.metadata.name, '--wait=false']);
     await waitFor('a new Redis pod Ready', 120_000, async () => {
       const found = await pods(NS_A, 'app=redis');
-      return found.length === 1 && found[0].metadata.name !== redis.metadata.name && found.every((pod) =>
-        (pod.status.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
-      )
+      return found.length === 1 &&
+        found[0].metadata.name !== redis.metadata.name &&
+        found.every((pod) =>
+          (pod.status.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+        )
         ? true
         : undefined;
     });
@@ -483,7 +507,8 @@ async function scenarioRedisRestart(origin: URL): Promise<void> {
       const now = await Promise.all(gateways.map(podMetrics));
       return now.every(
         (text, index) =>
-          metric(text, 'token_swap_redis_reconnects_total') > metric(before[index], 'token_swap_redis_reconnects_total') &&
+          metric(text, 'token_swap_redis_reconnects_total') >
+            metric(before[index], 'token_swap_redis_reconnects_total') &&
           metric(text, 'token_swap_redis_connection_state', { state: 'connected' }) === 1,
       )
         ? true
@@ -497,7 +522,9 @@ async function scenarioRedisRestart(origin: URL): Promise<void> {
   const limitErrors = delta('token_swap_rate_limit_storage_errors_total');
   const stateErrors = delta('token_swap_token_state_storage_errors_total');
   const reconnects = delta('token_swap_redis_reconnects_total');
-  figures.push(`Redis restart: ${outageMs / 1000} s from delete to every gateway reconnected; ${limitErrors} rate-limit and ${stateErrors} token-state storage errors answered by the policies`);
+  figures.push(
+    `Redis restart: ${outageMs / 1000} s from delete to every gateway reconnected; ${limitErrors} rate-limit and ${stateErrors} token-state storage errors answered by the policies`,
+  );
   check(
     reconnects >= gateways.length && limitErrors > 0,
     `the outage was seen: ${limitErrors} rate-limit storage errors (answered with local limits), ${stateErrors} token-state errors (answered open), ${reconnects} reconnects over ${gateways.length} pods, ${(outageMs / 1000).toFixed(1)} s`,
@@ -533,7 +560,19 @@ async function scenarioRedisRestart(origin: URL): Promise<void> {
 async function scenarioScaleOut(origin: URL): Promise<void> {
   say('6. scale out under load: replicaCount 2 -> 4 (helm 4 upgrade)');
   const results = await underLoad(origin, async () => {
-    await helm(4, ['upgrade', RELEASE, CHART, '-n', NS_A, '--reuse-values', '--set', 'replicaCount=4', '--wait', '--timeout', '180s']);
+    await helm(4, [
+      'upgrade',
+      RELEASE,
+      CHART,
+      '-n',
+      NS_A,
+      '--reuse-values',
+      '--set',
+      'replicaCount=4',
+      '--wait',
+      '--timeout',
+      '180s',
+    ]);
     await drained(4);
   });
   zeroFailures('scale out 2 -> 4', results, true);
@@ -566,7 +605,12 @@ async function leftovers(namespace: string): Promise<string[]> {
   const clusterKinds = (await kubectl(['api-resources', '--verbs=list', '--namespaced=false', '-o', 'name']))
     .split('\n')
     .filter((kind) => kind && !kind.startsWith('componentstatuses'));
-  const cluster = await kubectlJson<Listed>(['get', clusterKinds.join(','), '-l', `app.kubernetes.io/instance=${RELEASE}`]);
+  const cluster = await kubectlJson<Listed>([
+    'get',
+    clusterKinds.join(','),
+    '-l',
+    `app.kubernetes.io/instance=${RELEASE}`,
+  ]);
   return [...listed.items, ...cluster.items]
     .filter(
       (item) =>
@@ -581,36 +625,84 @@ async function scenarioSecondRelease(secretValues: string): Promise<void> {
   say('7+8. a second release (the monitoring set) in another namespace, with Helm 3: install, test, upgrade');
   const crds = join(REPO_ROOT, 'test/k8s/monitoring-crds.yaml');
   await kubectl(['apply', '-f', crds]);
-  await kubectl(['wait', '--for=condition=established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+  await kubectl([
+    'wait',
+    '--for=condition=established',
+    '--timeout=60s',
+    'crd/servicemonitors.monitoring.coreos.com',
+    'crd/prometheusrules.monitoring.coreos.com',
+  ]);
   const started = Date.now();
-  await helm(3, ['install', RELEASE, CHART, '-n', NS_B, '-f', CI_MONITORING_VALUES, '-f', secretValues, '--wait', '--timeout', '180s']);
+  await helm(3, [
+    'install',
+    RELEASE,
+    CHART,
+    '-n',
+    NS_B,
+    '-f',
+    CI_MONITORING_VALUES,
+    '-f',
+    secretValues,
+    '--wait',
+    '--timeout',
+    '180s',
+  ]);
   const ready = await settled(NS_B, GATEWAY, 1, 30_000);
-  check(ready.length === 1, `helm 3 install --wait beside release ${NS_A}/${RELEASE}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  check(
+    ready.length === 1,
+    `helm 3 install --wait beside release ${NS_A}/${RELEASE}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   await helmTest(3, NS_B);
-  await helm(3, ['upgrade', RELEASE, CHART, '-n', NS_B, '--reuse-values', '--set', 'config.logLevel=info', '--wait', '--timeout', '180s']);
+  await helm(3, [
+    'upgrade',
+    RELEASE,
+    CHART,
+    '-n',
+    NS_B,
+    '--reuse-values',
+    '--set',
+    'config.logLevel=info',
+    '--wait',
+    '--timeout',
+    '180s',
+  ]);
   await settled(NS_B, GATEWAY, 1);
   const revision = JSON.parse(await helm(3, ['status', RELEASE, '-n', NS_B, '-o', 'json'])) as { version: number };
   check(revision.version === 2, `helm 3 upgrade --reuse-values: revision ${revision.version}`);
   await helmTest(3, NS_B);
-  // No clash: the same release name in two namespaces; each ServiceMonitor selects its own Service.
+  // No clash: the same release name in two namespaces. The ServiceMonitor has no namespaceSelector,
+  // so the operator looks in its own namespace only, where its selector matches its own Service.
   interface Monitor {
     metadata: { name: string; namespace: string };
-    spec: { selector: { matchLabels: Record<string, string> }; endpoints: { relabelings?: { targetLabel: string; replacement: string }[] }[] };
+    spec: {
+      namespaceSelector?: unknown;
+      selector: { matchLabels: Record<string, string> };
+      endpoints: { relabelings?: { targetLabel: string; replacement: string }[] }[];
+    };
   }
   const monitor = await kubectlJson<Monitor>(['-n', NS_B, 'get', 'servicemonitor', FULLNAME]);
   const selector = Object.entries(monitor.spec.selector.matchLabels)
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
-  const selected = (await kubectlJson<Listed>(['get', 'services', '-A', '-l', selector])).items.map(
-    (item) => `${item.metadata.namespace}/${item.metadata.name}`,
+  const selected = (await kubectlJson<Listed>(['-n', NS_B, 'get', 'services', '-l', selector])).items.map(
+    (item) => item.metadata.name,
   );
   const job = monitor.spec.endpoints[0].relabelings?.find((entry) => entry.targetLabel === 'job')?.replacement;
-  const rules = await kubectlJson<Listed>(['get', 'prometheusrules', '-A']);
+  const services = (await kubectlJson<Listed>(['get', 'services', '-A'])).items
+    .filter((item) => item.metadata.name === FULLNAME)
+    .map((item) => item.metadata.namespace);
   check(
-    selected.includes(`${NS_B}/${FULLNAME}`) && job === 'token-swap-gateway',
-    `ServiceMonitor ${NS_B}/${monitor.metadata.name} selects ${selected.join(' and ')} (the operator looks in its own namespace only: ${NS_B}/${FULLNAME}); job="${job}", told apart by namespace (the rules sum by job, namespace); ${rules.items.length} PrometheusRule`,
+    monitor.spec.namespaceSelector === undefined &&
+      selected.length === 1 &&
+      selected[0] === FULLNAME &&
+      job === 'token-swap-gateway' &&
+      services.length === 2,
+    `two releases named ${RELEASE} (Services ${FULLNAME} in ${services.join(' and ')}); ServiceMonitor ${NS_B}/${monitor.metadata.name} selects only ${selected.join(', ')} in its namespace; job="${job}", the series told apart by namespace (the alert rules sum by job, namespace)`,
   );
-  const helmA = JSON.parse(await helm(4, ['status', RELEASE, '-n', NS_A, '-o', 'json'])) as { version: number; info: { status: string } };
+  const helmA = JSON.parse(await helm(4, ['status', RELEASE, '-n', NS_A, '-o', 'json'])) as {
+    version: number;
+    info: { status: string };
+  };
   check(
     helmA.info.status === 'deployed' && helmA.version >= 3,
     `release ${NS_A}/${RELEASE} untouched beside it: ${helmA.info.status}, revision ${helmA.version} (Helm 4: install + 2 upgrades)`,
@@ -629,13 +721,18 @@ async function scenarioUninstall(): Promise<void> {
       const found = await leftovers(namespace);
       return found.length === 0 ? found : undefined;
     }).catch(async () => leftovers(namespace));
-    check(left.length === 0, `helm ${major} uninstall ${RELEASE} -n ${namespace}: ${left.length ? `left ${left.join(', ')}` : 'nothing of the release left'}`);
+    check(
+      left.length === 0,
+      `helm ${major} uninstall ${RELEASE} -n ${namespace}: ${left.length ? `left ${left.join(', ')}` : 'nothing of the release left'}`,
+    );
   }
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  say(`kubectl ${(await run(KUBECTL, ['version', '--client', '-o', 'json'])).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1]}, helm ${(await helm(3, ['version', '--template', '{{.Version}}'])).trim()} and ${(await helm(4, ['version', '--template', '{{.Version}}'])).trim()}`);
+  say(
+    `kubectl ${(await run(KUBECTL, ['version', '--client', '-o', 'json'])).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1]}, helm ${(await helm(3, ['version', '--template', '{{.Version}}'])).trim()} and ${(await helm(4, ['version', '--template', '{{.Version}}'])).trim()}`,
+  );
   await prepareNamespace(NS_A, true);
   await prepareNamespace(NS_B, false);
   await settled(NS_A, 'app=redis', 1, 120_000);

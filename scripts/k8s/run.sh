@@ -46,19 +46,28 @@ exec 8>"${TMPDIR:-/tmp}/token-swap-gateway-k8s.lock"
 flock -w 1800 8 || { say "another test:k8s run holds the lock for 30 min; giving up"; exit 1; }
 
 # The whole run's bound: a watchdog sends SIGTERM, which tears down below.
-( sleep $((${TSG_K8S_TIMEOUT_MIN:-75} * 60)) && echo "test:k8s: TIMEOUT after ${TSG_K8S_TIMEOUT_MIN:-75} min" >&2 && kill -TERM $$ ) &
+# (Every child gets fd 8 closed, so that nothing but this script holds the lock.)
+(
+  exec 8>&-
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep $((${TSG_K8S_TIMEOUT_MIN:-75} * 60)) &
+  sleeper=$!
+  wait "$sleeper" && echo "test:k8s: TIMEOUT after ${TSG_K8S_TIMEOUT_MIN:-75} min" >&2 && kill -TERM $$
+) &
 watchdog=$!
 child=''
 rc=0
 started_cluster=0
 cleanup() {
+  local status=$?
+  [ "$rc" = 0 ] && rc=$status
   trap - EXIT INT TERM
   [ -n "$child" ] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
   kill "$watchdog" 2>/dev/null
   if [ $started_cluster = 1 ]; then
     local down=$(date +%s)
     say "tearing down"
-    bash scripts/k8s/down.sh || rc=1
+    bash scripts/k8s/down.sh 8>&- || rc=1
     say "teardown took $(elapsed "$down")"
   fi
   say "total $(elapsed)"
@@ -75,7 +84,7 @@ trap on_signal INT TERM
 phase() { # minutes cmd...
   local minutes=$1
   shift
-  timeout -k 10 "${minutes}m" "$@" &
+  timeout -k 10 "${minutes}m" "$@" 8>&- &
   child=$!
   wait "$child"
   local code=$?
@@ -91,14 +100,14 @@ HELM4=$(phase 10 bash -c 'source scripts/helm.sh && ensure_helm 4') || skip "cou
 say "binaries ready in $(elapsed "$t") ($K8S_CACHE; $HELM3, $HELM4)"
 
 # --- 2. cluster: a previous run that was killed hard may have left it; down.sh clears that first.
-bash scripts/k8s/down.sh >/dev/null 2>&1
+bash scripts/k8s/down.sh >/dev/null 2>&1 8>&-
 started_cluster=1
 t=$(date +%s)
 if ! phase 5 bash scripts/k8s/up.sh; then
   for log in "$TSG_K8S_RUN"/logs/*.log; do
     [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 15 "$log"; }
   done
-  bash scripts/k8s/down.sh
+  bash scripts/k8s/down.sh 8>&-
   started_cluster=0
   skip "the cluster could not start on this machine (logs above)"
 fi

@@ -25,7 +25,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 
-HELM_VERSION=v3.22.0
 KUBECTL_VALIDATE_VERSION=v0.0.4
 # The newest Kubernetes minor whose schemas kubectl-validate v0.0.4 embeds; also the chart's
 # kubeVersion floor (the preStop hook's native sleep action).
@@ -34,9 +33,10 @@ CHART=helm/token-swap-gateway
 
 # shellcheck source=dev-env.sh
 source scripts/dev-env.sh
+# shellcheck source=helm.sh
+source scripts/helm.sh
 GOBIN_DIR="${GOBIN:-$HOME/go/bin}"
 export PATH="$GOBIN_DIR:$PATH:/usr/local/go/bin"
-HELM="$GOBIN_DIR/helm"
 KUBECTL_VALIDATE="$GOBIN_DIR/kubectl-validate"
 
 go_install() {
@@ -55,7 +55,9 @@ ensure() { # binary package version (the package's module carries the version)
     go_install "$2@$3"
   fi
 }
-ensure "$HELM" helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+HELM=$(ensure_helm 3)
+# Helm 4 (the current major) too: it drops null defaults before validating values.schema.json.
+HELM4=$(ensure_helm 4)
 ensure "$KUBECTL_VALIDATE" sigs.k8s.io/kubectl-validate "$KUBECTL_VALIDATE_VERSION"
 [ -d node_modules/@kubernetes-models/prometheus-operator ] && [ -d node_modules/yaml ] ||
   npm ci --no-audit --no-fund >/dev/null
@@ -96,7 +98,8 @@ for set in "${sets[@]}"; do
   }
   "$HELM" template tsg "$CHART" --namespace gateway --kube-version "$K8S_VERSION.0" "${args[@]}" \
     >"$work/rendered/$name.yaml"
-  echo "lint + template: $set"
+  "$HELM4" template tsg "$CHART" --namespace gateway --kube-version "$K8S_VERSION.0" "${args[@]}" >/dev/null
+  echo "lint + template (Helm 3 and 4): $set"
 done
 
 # Helm's own schema validation agrees with the jest test (test/deployment/chart-values-schema):

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from './gateway.js';
 import { ConfigurationError, type GatewayConfig } from './config/gateway-config.js';
@@ -5,6 +6,7 @@ import { loadConfig } from './config/load-config.js';
 import { loadDotEnvForDevelopment } from './config/read-environment.js';
 import { OpsServer } from './health/ops-server.js';
 import { READINESS_CHECKS, type ReadinessCheck } from './health/readiness.js';
+import { drainConnections } from './http/connection-drain.js';
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import { createRootLogger, stdoutLogOutput } from './observability/root-logger.js';
 
@@ -64,6 +66,9 @@ async function main(): Promise<void> {
       logger.flush(() => process.exit(1));
     }, graceMs);
     deadline.unref();
+    // Stop accepting, let keep-alive connections close with their last answers, finish in-flight
+    // requests; then the rest of the application (Redis, ...).
+    await drainConnections(app.getHttpServer() as Server);
     await app.close();
     await ops.close();
     clearTimeout(deadline);

@@ -6,6 +6,7 @@ import type { LoadShedder } from '../overload/load-shedding.js';
 import { accountForRequest } from '../observability/request-accounting.js';
 import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
 import { clientAddressResolver } from './client-address.js';
+import { isDraining, startDraining } from './connection-drain.js';
 import { CONTRACT_HEADERS } from './contract-headers.js';
 import { ClientGoneError } from './edge-errors.js';
 import { attachRequestContext, currentRequestContext, RequestContext, requestContext } from './request-context.js';
@@ -87,14 +88,14 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
 
   // During shutdown each response closes its connection, so keep-alive clients move to another
   // instance and the process is not held open by idle sockets until their keep-alive timeout.
-  let closing = false;
+  // SIGTERM starts this before the listener closes (connection-drain.ts); app.close() at the latest.
   fastify.addHook('preClose', (done) => {
-    closing = true;
+    startDraining(fastify.server);
     done();
   });
 
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
+    if (isDraining(fastify.server)) reply.header('connection', 'close');
     reply.headers(CONTRACT_HEADERS);
     reply.header('x-request-id', request.id);
     done(null, payload);

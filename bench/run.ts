@@ -6,7 +6,8 @@
  * so that the machine's drift touches both alike. Loopback only; bounded in time; never fails on
  * a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
  * [-- --versus <another built checkout>] (its gateway in the floor's place: before/after in one run)
- * [-- --tracing] (the measured gateway, not the baseline, traces every request to a local OTLP sink)
+ * [-- --tracing [-- --sample <ratio>]] (the measured gateway, not the baseline, traces every
+ * request, or that share of them, to a local OTLP sink)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const { values: flags } = parseArgs({
     // Tracing on in the measured gateway (100 % sampling, OTLP to a sink in this process); the
     // baseline keeps it off: with --versus <this checkout>, the cost of tracing in one run.
     tracing: { type: 'boolean' },
+    // With --tracing: the share of requests traced (traceidratio sampler); default 1.
+    sample: { type: 'string' },
   },
 });
 const BASELINE = flags.versus ? `the gateway of ${flags.versus}` : 'the floor';
@@ -57,7 +60,13 @@ async function main(): Promise<void> {
   const { url: fakeUrl, setDelay } = fake;
   const otlpSink = flags.tracing ? await startOtlpSink() : undefined;
   const tracingEnv: Record<string, string> = otlpSink
-    ? { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url, OTEL_TRACES_SAMPLER: 'always_on' }
+    ? {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url,
+        ...(flags.sample
+          ? { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: flags.sample }
+          : { OTEL_TRACES_SAMPLER: 'always_on' }),
+      }
     : {};
 
   const profileArgs = flags.profile

@@ -24,8 +24,11 @@ import type { GatewayTracing } from './gateway-tracing.js';
 import { OperationSpans } from './operation-spans.js';
 import { RequestSpans } from './request-spans.js';
 
-/** The version of the gateway's tracer (instrumentation scope), not of the SDK. */
+/** The name of the gateway's tracer (instrumentation scope). */
 const TRACER_NAME = 'token-swap-gateway';
+// At SIGTERM the queued spans get this long to reach the collector: a collector that does not
+// answer must not hold the process past its grace period (start-gateway.ts).
+const SHUTDOWN_FLUSH_MS = 2000;
 
 function samplerFor(settings: TracingSettings): Sampler {
   const ratio = new TraceIdRatioBasedSampler(settings.samplerRatio);
@@ -88,7 +91,10 @@ export function startTracing(config: GatewayConfig, settings: TracingSettings, l
       );
     },
     async shutdown() {
-      await provider.shutdown();
+      let timer: NodeJS.Timeout | undefined;
+      const budget = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_FLUSH_MS)));
+      await Promise.race([provider.shutdown().catch(() => undefined), budget]);
+      clearTimeout(timer);
     },
   };
 }

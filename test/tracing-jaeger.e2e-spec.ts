@@ -52,6 +52,8 @@ describeWithJaeger('tracing to Jaeger', () => {
   const serviceName = `tsg-e2e-${hex(4)}`;
   const swapTrace = { traceId: hex(16), parentSpanId: hex(8) };
   const refreshTrace = { traceId: hex(16), parentSpanId: hex(8) };
+  // The client's trace flags say "not sampled": the parent-based sampler records nothing.
+  const unsampledTrace = { traceId: hex(16), parentSpanId: hex(8) };
   let traces: { swap: JaegerTrace; refresh: JaegerTrace };
   let sealed: string;
 
@@ -67,6 +69,18 @@ describeWithJaeger('tracing to Jaeger', () => {
       REDIS_URL: await testRedisUrl(),
       RATE_LIMIT_REDIS_PREFIX: uniquePrefix('tracing'),
     });
+    // First, so that it would have been exported with or before the traces awaited below.
+    const unsampled = await fx.call(
+      '/swap',
+      { code: fx.code() },
+      {
+        headers: {
+          traceparent: `00-${unsampledTrace.traceId}-${unsampledTrace.parentSpanId}-00`,
+          'x-request-id': 'trace-unsampled',
+        },
+      },
+    );
+    expect(unsampled.status).toBe(200);
     const swapped = await fx.call(
       '/swap',
       { code: fx.code() },
@@ -194,6 +208,12 @@ describeWithJaeger('tracing to Jaeger', () => {
         spanId: serverSpan(trace, name).spanID,
       });
     }
+  });
+
+  it('records nothing of a request whose traceparent is not sampled, and still logs its trace id', async () => {
+    expect(await jaeger.trace(unsampledTrace.traceId, 1, 0)).toBeUndefined();
+    const line = await requestLogLine(fx.gateway, 'trace-unsampled');
+    expect(line.traceId).toBe(unsampledTrace.traceId);
   });
 
   it('carries trace-id exemplars in the OpenMetrics exposition, and none in the Prometheus text format', async () => {

@@ -23,7 +23,8 @@ import { ATTR } from './span-attributes.js';
  * token family's state when Redis holds it), the family-state read when it is a read of its own,
  * unsealing and sealing, and each upstream attempt. Each part is wrapped once, at start, and only
  * when tracing is on: with it off the parts run as they are, with no per-request work added.
- * A span is made only inside a request's span (never for start-up or background work).
+ * A span is made only inside a request whose span is recorded (sampled), never for start-up or
+ * background work.
  */
 export class OperationSpans {
   constructor(private readonly tracer: Tracer) {}
@@ -36,7 +37,9 @@ export class OperationSpans {
     describe: (span: Span, result: T) => void,
   ): Promise<T> {
     const parent = context.active();
-    if (!trace.getSpan(parent)) return run();
+    // Outside a request, or in a request the sampler left out: no span at all (a non-recording
+    // child would cost the same work and export nothing).
+    if (!trace.getSpan(parent)?.isRecording()) return run();
     const span = this.tracer.startSpan(name, { kind, attributes }, parent);
     try {
       const result = await context.with(trace.setSpan(parent, span), run);
@@ -125,6 +128,7 @@ export class OperationSpans {
     const name = `POST ${tokenUrl.pathname}`;
     return (operation, attempt, circuit) => {
       const parent = context.active();
+      if (!trace.getSpan(parent)?.isRecording()) return UNTRACED_ATTEMPT;
       const span = this.tracer.startSpan(
         name,
         {
@@ -157,6 +161,9 @@ export class OperationSpans {
 }
 
 function noFacts(): void {}
+
+/** An attempt of a request that is not traced: nothing to end, no exemplar. */
+const UNTRACED_ATTEMPT: UpstreamAttemptWatch = { traceId: undefined, ended: () => undefined };
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;

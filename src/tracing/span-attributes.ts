@@ -1,3 +1,5 @@
+import { HTTP_METHOD_LABELS } from '../observability/gateway-metrics.js';
+
 /**
  * Every attribute name the gateway's spans carry, in one place, so that the no-secret rule can be
  * checked against one list (test/tracing-jaeger.e2e-spec.ts): closed sets of our own words,
@@ -30,8 +32,9 @@ export const ATTR = {
   circuitState: 'tsg.upstream.circuit_state',
 } as const;
 
-// HTTP semantic conventions: a method outside the known set is `_OTHER` (a client picks the method).
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+// The metric label's closed set of methods; outside it, HTTP semantic conventions say `_OTHER`
+// (a client picks the method).
+const KNOWN_METHODS = new Set(HTTP_METHOD_LABELS);
 
 export function spanMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';

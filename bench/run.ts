@@ -6,6 +6,8 @@
  * so that the machine's drift touches both alike. Loopback only; bounded in time; never fails on
  * a figure. Usage: npm run bench [-- --quick] [-- --profile] [-- --uncapped] [-- --rotation]
  * [-- --versus <another built checkout>] (its gateway in the floor's place: before/after in one run)
+ * [-- --tracing [-- --sample <ratio>]] (the measured gateway, not the baseline, traces every
+ * request, or that share of them, to a local OTLP sink)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { drive, type LoadResult } from './load.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { cpuSeconds, memoryCgroup, peakRssMb, rssMb, spawnUntil, startFakeUpstream, stop } from './processes.ts';
 
 const { values: flags } = parseArgs({
@@ -24,6 +27,11 @@ const { values: flags } = parseArgs({
     // Another checkout (built, with node_modules) whose gateway takes the floor's place: a
     // before/after comparison in one run, interleaved like the floor's.
     versus: { type: 'string' },
+    // Tracing on in the measured gateway (100 % sampling, OTLP to a sink in this process); the
+    // baseline keeps it off: with --versus <this checkout>, the cost of tracing in one run.
+    tracing: { type: 'boolean' },
+    // With --tracing: the share of requests traced (traceidratio sampler); default 1.
+    sample: { type: 'string' },
   },
 });
 const BASELINE = flags.versus ? `the gateway of ${flags.versus}` : 'the floor';
@@ -50,6 +58,16 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const fake = await startFakeUpstream(CLIENT_ID, CLIENT_SECRET);
   const { url: fakeUrl, setDelay } = fake;
+  const otlpSink = flags.tracing ? await startOtlpSink() : undefined;
+  const tracingEnv: Record<string, string> = otlpSink
+    ? {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url,
+        ...(flags.sample
+          ? { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: flags.sample }
+          : { OTEL_TRACES_SAMPLER: 'always_on' }),
+      }
+    : {};
 
   const profileArgs = flags.profile
     ? ['--cpu-prof', `--cpu-prof-dir=${new URL('./results/', import.meta.url).pathname}`]
@@ -82,7 +100,7 @@ async function main(): Promise<void> {
   ) => {
     const startedAt = performance.now();
     const [command, args] = (options.wrap ?? ((c, a) => [c, a]))(process.execPath, [...profileArgs, 'dist/main.js']);
-    const started = await spawnUntil(command, args, { ...gatewayEnv, ...options.env }, (line) =>
+    const started = await spawnUntil(command, args, { ...gatewayEnv, ...tracingEnv, ...options.env }, (line) =>
       line.includes('"gateway listening"'),
     );
     const ports = JSON.parse(started.line) as { port: number; opsPort: number };
@@ -324,11 +342,15 @@ async function main(): Promise<void> {
   baselineCgroup?.remove();
   await stop(fake.child);
   redis.disconnect();
+  const tracing = otlpSink ? { exports: otlpSink.exports(), exportedBytes: otlpSink.bytes() } : undefined;
+  await otlpSink?.close();
 
   const result = {
     date: new Date().toISOString(),
     nodeOptions: NODE_OPTIONS,
     rotation: flags.rotation === true,
+    versus: flags.versus,
+    tracing,
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,

@@ -26,9 +26,14 @@ import {
 import { GatewayMetrics } from './observability/gateway-metrics.js';
 import { limitConnections } from './overload/connection-limits.js';
 import { LoadShedder } from './overload/load-shedding.js';
+import type { GatewayTracing } from './tracing/gateway-tracing.js';
 
-/** Builds the public application (not yet listening) from a validated configuration. */
-export async function createGateway(config: GatewayConfig, logger: Logger): Promise<NestFastifyApplication> {
+/** Builds the public application (not yet listening) from a validated configuration; `tracing` when on. */
+export async function createGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  tracing?: GatewayTracing,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // One line per request is written by request-accounting.ts, with the fields of DESIGN §5.
@@ -72,9 +77,15 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   }
   const fastify = app.getHttpAdapter().getInstance();
   const shedder = new LoadShedder(config.overload);
-  configureHttpEdge(fastify, metrics, { basePath: config.basePath, trustProxy: config.trustProxy, shedder });
+  configureHttpEdge(fastify, metrics, {
+    basePath: config.basePath,
+    trustProxy: config.trustProxy,
+    shedder,
+    requestSpans: tracing?.requestSpans,
+  });
   // After the edge's hooks: the delay meter's hook marks requests whose context the edge made.
   shedder.register(fastify);
+  tracing?.install(app);
   await app.init();
   return app;
 }

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const logOutput = stdoutLogOutput();
   const logger = createRootLogger(config.logLevel, logOutput.stream);
-  const app = await createGateway(config, logger);
+  // The OpenTelemetry SDK is loaded only when tracing is on (docs/tracing.md).
+  const tracing = config.tracing
+    ? (await import('./tracing/start-tracing.js')).startTracing(config, config.tracing, logger)
+    : undefined;
+  const app = await createGateway(config, logger, tracing);
   const ops = new OpsServer(app.get(GatewayMetrics), app.get<ReadinessCheck[]>(READINESS_CHECKS));
   // OPS_HOST keeps /metrics and the probes (no authentication) off the public interface if wanted.
   const opsPort = await ops.listen(config.opsPort, config.opsHost);
@@ -71,6 +75,7 @@ async function main(): Promise<void> {
     await drainConnections(app.getHttpServer() as Server);
     await app.close();
     await ops.close();
+    await tracing?.shutdown();
     clearTimeout(deadline);
     logger.info('stopped');
     logger.flush(() => process.exit(0));

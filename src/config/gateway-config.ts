@@ -3,6 +3,12 @@ import { z } from 'zod';
 import { parseDurationSeconds, parseRateLimit, type RateLimit } from './durations.js';
 import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.js';
 import { REDIS_VARIABLES, redisSettingsFrom, type RedisSettings } from './redis-settings.js';
+import {
+  TRACING_SECRET_VARIABLES,
+  TRACING_VARIABLES,
+  tracingSettingsFrom,
+  type TracingSettings,
+} from './tracing-settings.js';
 
 export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
 
@@ -14,6 +20,7 @@ export const SECRET_VARIABLES = [
   'REDIS_PASSWORD',
   'REDIS_SENTINEL_PASSWORD',
   'LEGACY_TOKEN_SECRET',
+  ...TRACING_SECRET_VARIABLES,
 ] as const;
 
 /** Defaults of the overload bounds (DESIGN §10), chosen by measurement: see the README's Overload section. */
@@ -73,6 +80,8 @@ export interface GatewayConfig {
   /** undefined: CORS off; `'*'`: any origin; otherwise the allowed origins. */
   corsOrigins: '*' | string[] | undefined;
   logLevel: LogLevel;
+  /** OpenTelemetry tracing (OTEL_* variables); undefined when off, the default. */
+  tracing: TracingSettings | undefined;
 }
 
 // Empty variables count as unset, so `FOO=` in a compose file falls back to the default.
@@ -248,8 +257,12 @@ const environmentSchema = z.object({
   ).transform((value) => value ?? 'info'),
 });
 
-/** Every variable name of DESIGN §6 and §8: the ones read above, then Redis's. */
-export const CONFIGURATION_VARIABLES: readonly string[] = [...Object.keys(environmentSchema.shape), ...REDIS_VARIABLES];
+/** Every variable name of DESIGN §6 and §8: the ones read above, then Redis's, then tracing's. */
+export const CONFIGURATION_VARIABLES: readonly string[] = [
+  ...Object.keys(environmentSchema.shape),
+  ...REDIS_VARIABLES,
+  ...TRACING_VARIABLES,
+];
 
 export class ConfigurationError extends Error {
   constructor(readonly problems: string[]) {
@@ -267,6 +280,7 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
     : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   // The Redis settings are checked across variables (one topology, a master name with the sentinels).
   const redis = redisSettingsFrom(environment, problems);
+  const tracing = tracingSettingsFrom(environment, problems);
   if (!result.success || problems.length > 0) throw new ConfigurationError(problems);
   const env = result.data;
   return {
@@ -305,5 +319,6 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
     },
     corsOrigins: env.CORS_ORIGINS,
     logLevel: env.LOG_LEVEL,
+    tracing,
   };
 }

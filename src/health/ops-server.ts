@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
+import { MetricsExposition } from '../observability/metrics-exposition.js';
 import type { ReadinessCheck } from './readiness.js';
 
 // A readiness check that does not answer in this time counts as not ready (Kubernetes probes time out at 1 s).
@@ -12,12 +13,14 @@ const CHECK_TIMEOUT_MS = 500;
  */
 export class OpsServer {
   private readonly server: Server;
+  private readonly exposition: MetricsExposition;
   private stopping = false;
 
   constructor(
-    private readonly metrics: GatewayMetrics,
+    metrics: GatewayMetrics,
     private readonly checks: ReadinessCheck[],
   ) {
+    this.exposition = new MetricsExposition(metrics.registry);
     this.server = createServer((request, response) => void this.handle(request, response));
     this.server.keepAliveTimeout = 65_000;
   }
@@ -46,9 +49,10 @@ export class OpsServer {
       return send(response, 405, { status: 'method not allowed' });
     try {
       if (path === '/metrics') {
-        const text = await this.metrics.registry.metrics();
-        response.writeHead(200, { 'content-type': this.metrics.registry.contentType, 'cache-control': 'no-store' });
-        response.end(text);
+        // OpenMetrics when the scrape asks for it (the only format that carries exemplars).
+        const { contentType, body } = await this.exposition.render(request.headers.accept);
+        response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store', vary: 'accept' });
+        response.end(body);
         return;
       }
       if (path === '/livez') return send(response, 200, { status: 'ok' });

@@ -4,6 +4,7 @@ import type { TrustProxy } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { LoadShedder } from '../overload/load-shedding.js';
 import { accountForRequest } from '../observability/request-accounting.js';
+import type { RequestSpanEnd } from '../tracing/gateway-tracing.js';
 import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
 import { clientAddressResolver } from './client-address.js';
 import { isDraining, startDraining } from './connection-drain.js';
@@ -18,6 +19,8 @@ export interface HttpEdgeOptions {
   trustProxy: TrustProxy;
   /** Admits or sheds each token request before any work (DESIGN §10). */
   shedder: LoadShedder;
+  /** Tracing's server spans, ended by the accounting; undefined when tracing is off. */
+  requestSpans?: RequestSpanEnd | undefined;
 }
 
 /**
@@ -64,7 +67,7 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
     // after the body was read: the response closing unfinished catches every one of them.
     reply.raw.once('close', () => {
       if (context.admitted) options.shedder.release();
-      if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted');
+      if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted', options.requestSpans);
     });
     done(clientIp === undefined ? new ClientGoneError() : undefined);
   });
@@ -102,7 +105,7 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    accountForRequest(metrics, request, reply, 'answered');
+    accountForRequest(metrics, request, reply, 'answered', options.requestSpans);
     done();
   });
 }

@@ -3,6 +3,7 @@ import { requestContext } from '../http/request-context.js';
 import { toWireError, type RequestOutcome } from '../http/wire-errors.js';
 import { UnsealError } from '../sealing/unseal-error.js';
 import { RateLimitedError } from '../throttling/rate-limit-errors.js';
+import type { RequestSpanEnd } from '../tracing/gateway-tracing.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 const ACCOUNTED = Symbol('tokenSwapAccounted');
@@ -19,6 +20,8 @@ export function accountForRequest(
   request: FastifyRequest,
   reply: FastifyReply | undefined,
   end: 'answered' | 'aborted',
+  /** With tracing on: the request's server span, ended here; its ids go to the log line. */
+  spans?: RequestSpanEnd,
 ): void {
   const accountable = request as Accountable;
   if (accountable[ACCOUNTED]) return;
@@ -39,8 +42,17 @@ export function accountForRequest(
             ? 'invalid_request'
             : 'internal_error';
   const durationMs = reply ? reply.elapsedTime : context ? performance.now() - context.arrivedAt : 0;
+  const loggedOutcome = context?.operation || failure !== undefined || end === 'aborted' ? outcome : undefined;
+  const trace = spans?.end(request, { route, status, operation: context?.operation, outcome: loggedOutcome });
 
-  if (status !== undefined) metrics.observeHttpRequest(request.method, route, status, durationMs / 1000);
+  if (status !== undefined)
+    metrics.observeHttpRequest(
+      request.method,
+      route,
+      status,
+      durationMs / 1000,
+      trace?.sampled ? trace.traceId : undefined,
+    );
   if (context?.operation) metrics.countRequest(context.operation, outcome);
   if (failure instanceof UnsealError) metrics.countUnsealFailure(failure.reason);
   if (failure instanceof RateLimitedError) metrics.countRateLimited(failure.throttler);
@@ -54,9 +66,11 @@ export function accountForRequest(
       durationMs: Math.round(durationMs * 10) / 10,
       clientIp: context?.clientIp || undefined,
       operation: context?.operation,
-      outcome: context?.operation || failure !== undefined || end === 'aborted' ? outcome : undefined,
+      outcome: loggedOutcome,
       upstreamStatus: context?.upstreamCall?.status,
       upstreamMs: context?.upstreamCall?.durationMs,
+      traceId: trace?.traceId,
+      spanId: trace?.spanId,
     },
     end === 'aborted' ? 'request aborted by the client' : 'request completed',
   );

@@ -1,7 +1,7 @@
 import { currentRequestContext } from '../http/request-context.js';
 import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { UpstreamOutcome } from '../upstream/upstream-errors.js';
-import type { UpstreamObserver } from '../upstream/upstream-token-client.js';
+import type { UpstreamAttemptWatch, UpstreamObserver } from '../upstream/upstream-token-client.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
 /**
@@ -14,10 +14,20 @@ import type { GatewayMetrics } from './gateway-metrics.js';
  * them is not upstream's time).
  */
 export class UpstreamCallObserver implements UpstreamObserver {
+  /** Set by tracing when it is on (tracing/install-tracing.ts); the client calls it per attempt. */
+  attemptStarting?: UpstreamObserver['attemptStarting'];
+
   constructor(private readonly metrics: GatewayMetrics) {}
 
-  observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number, status: number | undefined) {
-    this.metrics.observeUpstream(operation, outcome, seconds);
+  observeUpstream(
+    operation: UpstreamOperation,
+    outcome: UpstreamOutcome,
+    seconds: number,
+    status: number | undefined,
+    watch?: UpstreamAttemptWatch,
+  ) {
+    this.metrics.observeUpstream(operation, outcome, seconds, watch?.traceId);
+    watch?.ended(outcome, status);
     const context = currentRequestContext.getStore();
     const earlierMs = context?.upstreamCall?.durationMs ?? 0;
     context?.noteUpstreamCall({ status, durationMs: Math.round((earlierMs + seconds * 1000) * 10) / 10 });

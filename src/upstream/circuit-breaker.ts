@@ -21,6 +21,9 @@ export const DEFAULT_CIRCUIT: CircuitBreakerOptions = {
 
 const SLOTS = 10;
 
+/** closed: calls go ahead; open: calls are refused; half_open: one probe call is out. */
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
 /**
  * A circuit breaker for the upstream token endpoint: while upstream is down, requests fail at once
  * (503 with Retry-After) instead of each waiting for its own time-out and piling up.
@@ -46,6 +49,12 @@ export class CircuitBreaker {
     if (this.probing) return 1;
     this.probing = true;
     return undefined;
+  }
+
+  /** The state as of now, for traces (reading it changes nothing). */
+  state(): CircuitState {
+    if (this.openUntil === 0) return 'closed';
+    return this.probing ? 'half_open' : 'open';
   }
 
   record(failed: boolean): void {

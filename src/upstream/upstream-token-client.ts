@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { UpstreamOperation } from '../operations/token-operation.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker, CircuitState } from './circuit-breaker.js';
 import { AttemptTimedOut, postForm, type UpstreamAnswer } from './form-post.js';
 import { REFRESH_RETRY, refreshRetryDelay, type FailedAttempt, type RetryPolicy } from './refresh-retry.js';
 import { parseErrorResponse, parseTokenResponse, type UpstreamTokens } from './token-response.js';
@@ -26,19 +26,31 @@ interface UpstreamCallRecord {
 
 type AttemptResult = { tokens: UpstreamTokens } | ({ tokens?: undefined } & FailedAttempt);
 
+/** An attempt a tracer watches (attemptStarting); handed back to observeUpstream at its end. */
+export interface UpstreamAttemptWatch {
+  readonly traceId: string | undefined;
+  ended(outcome: UpstreamOutcome, status: number | undefined): void;
+}
+
 export interface UpstreamObserver {
   /**
    * Called once per attempt (a retried refresh makes two calls): `status` is upstream's HTTP
-   * status, undefined when it did not answer.
+   * status, undefined when it did not answer; `watch`, what attemptStarting returned.
    */
   observeUpstream(
     operation: UpstreamOperation,
     outcome: UpstreamOutcome,
     seconds: number,
     status: number | undefined,
+    watch?: UpstreamAttemptWatch,
   ): void;
   /** A second attempt is about to be made (refresh-retry.ts). */
   observeRetry(operation: UpstreamOperation): void;
+  /**
+   * Set only when tracing is on: an attempt (1, or 2 for the retry) starts with the circuit in
+   * `circuit`. Unset, the client does nothing more per attempt.
+   */
+  attemptStarting?(operation: UpstreamOperation, attempt: number, circuit: CircuitState): UpstreamAttemptWatch;
 }
 
 /** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
@@ -121,7 +133,7 @@ export class UpstreamTokenClient {
     const deadline = performance.now() + this.timeoutMs;
     const wait = this.circuit.refusal();
     if (wait !== undefined) throw new UpstreamUnavailableError(wait, 'circuit open');
-    const first = await this.attempt(operation, form, this.timeoutMs);
+    const first = await this.attempt(operation, form, this.timeoutMs, 1);
     if (first.tokens) return first.tokens;
 
     const delayMs = refreshRetryDelay(operation, first, deadline - performance.now(), this.retry, this.random);
@@ -130,7 +142,7 @@ export class UpstreamTokenClient {
     // The first attempt may have opened the circuit (or was its probe): then upstream rests.
     if (this.circuit.refusal() !== undefined) throw first.error;
     this.observer.observeRetry(operation);
-    const second = await this.attempt(operation, form, Math.max(1, Math.floor(deadline - performance.now())));
+    const second = await this.attempt(operation, form, Math.max(1, Math.floor(deadline - performance.now())), 2);
     if (second.tokens) return second.tokens;
     throw second.error;
   }
@@ -140,8 +152,10 @@ export class UpstreamTokenClient {
     operation: UpstreamOperation,
     form: Record<string, string>,
     timeoutMs: number,
+    attempt: number,
   ): Promise<AttemptResult> {
     const record: UpstreamCallRecord = {};
+    const watch = this.observer.attemptStarting?.(operation, attempt, this.circuit.state());
     const started = performance.now();
     try {
       const tokens = await this.call(operation, form, record, timeoutMs);
@@ -154,7 +168,7 @@ export class UpstreamTokenClient {
     } finally {
       const seconds = (performance.now() - started) / 1000;
       this.circuit.record(isOutage(record.outcome ?? 'error', record.status));
-      this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds, record.status);
+      this.observer.observeUpstream(operation, record.outcome ?? 'error', seconds, record.status, watch);
     }
   }
 

@@ -110,6 +110,7 @@ describe('Helm chart values schema', () => {
       'minimal-values.yaml',
       'monitoring-values.yaml',
       'sentinel-values.yaml',
+      'tracing-values.yaml',
     ]);
   });
 

@@ -35,6 +35,8 @@ const COMPOSE_NAMES = [
   'PROMETHEUS_PUBLISH_PORT',
   'GRAFANA_PUBLISH_PORT',
   'GRAFANA_ADMIN_PASSWORD',
+  'JAEGER_IMAGE',
+  'JAEGER_PUBLISH_PORT',
 ];
 
 type Port = string | { target: number | string; published?: number | string; host_ip?: string };
@@ -55,6 +57,7 @@ interface Service {
   tmpfs?: string | string[];
   network_mode?: string;
   profiles?: string[];
+  command?: string[] | string;
   healthcheck?: { test?: string[] | string };
 }
 interface ComposeProject {
@@ -172,6 +175,7 @@ function filesUnder(dir: string): string[] {
 let withoutEnv: ComposeProject;
 let withoutEnvDemo: ComposeProject;
 let exampleDemo: ComposeProject;
+let withTracing: ComposeProject;
 let noEnvFile: string;
 const envExample = readFileSync(join(ROOT, '.env.example'), 'utf8');
 
@@ -180,10 +184,11 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'tsg-compose-'));
   noEnvFile = join(scratch, 'empty.env');
   writeFileSync(noEnvFile, '');
-  [withoutEnv, withoutEnvDemo, exampleDemo] = await Promise.all([
+  [withoutEnv, withoutEnvDemo, exampleDemo, withTracing] = await Promise.all([
     composeConfig(noEnvFile),
     composeConfig(noEnvFile, ['demo']),
     composeConfig(join(ROOT, '.env.example'), ['demo']),
+    composeConfig(noEnvFile, ['tracing']),
   ]);
 }, 60_000);
 
@@ -374,6 +379,34 @@ describe('docker-compose.yml', () => {
       published: '4010',
       target: fake.environment?.['FAKE_PORT'],
     });
+  });
+});
+
+describe('docker-compose.yml, tracing profile', () => {
+  it('adds Jaeger, its UI on 127.0.0.1 only, read-only and without capabilities; nothing else changes', () => {
+    const jaeger = withTracing.services['jaeger']!;
+    expect(jaeger.profiles).toEqual(['tracing']);
+    expect(jaeger).toMatchObject({ read_only: true, cap_drop: ['ALL'] });
+    expect(publishedPorts(jaeger)).toEqual([{ hostIp: '127.0.0.1', published: '16686', target: '16686' }]);
+    // docker-compose 1.29 lists other profiles' services too; these are the ones that start.
+    const started = Object.entries(withTracing.services)
+      .filter(([, service]) => !service.profiles?.length || service.profiles.includes('tracing'))
+      .map(([name]) => name)
+      .sort();
+    expect(started).toEqual(['gateway', 'grafana', 'jaeger', 'prometheus', 'redis']);
+  });
+
+  it('keeps exemplars in Prometheus and links them from Grafana to the Jaeger datasource', () => {
+    expect([withoutEnv.services['prometheus']!.command].flat()).toContain('--enable-feature=exemplar-storage');
+    const read = (file: string) =>
+      parseYaml(readFileSync(join(GRAFANA_PROVISIONING, 'datasources', file), 'utf8')) as {
+        datasources: { uid: string; type: string; url: string; jsonData?: Record<string, unknown> }[];
+      };
+    const [jaeger] = read('jaeger.yml').datasources;
+    expect(jaeger).toMatchObject({ uid: 'jaeger', type: 'jaeger', url: 'http://jaeger:16686' });
+    expect(read('prometheus.yml').datasources[0]!.jsonData?.exemplarTraceIdDestinations).toEqual([
+      { name: 'trace_id', datasourceUid: jaeger!.uid },
+    ]);
   });
 });
 

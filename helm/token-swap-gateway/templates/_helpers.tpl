@@ -114,6 +114,21 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{- if not (kindIs "invalid" $r.protocol) -}}
 {{- $_ := set $env "REDIS_PROTOCOL" (toString (int $r.protocol)) -}}
 {{- end -}}
+{{- $t := .Values.tracing -}}
+{{- if $t.enabled -}}
+{{- $_ := set $env "OTEL_TRACES_EXPORTER" "otlp" -}}
+{{- with $t.endpoint }}{{ $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . }}{{ end -}}
+{{- with $t.serviceName }}{{ $_ := set $env "OTEL_SERVICE_NAME" . }}{{ end -}}
+{{- with $t.sampler }}{{ $_ := set $env "OTEL_TRACES_SAMPLER" . }}{{ end -}}
+{{- if not (kindIs "invalid" $t.samplerRatio) -}}
+{{- $_ := set $env "OTEL_TRACES_SAMPLER_ARG" (toString $t.samplerRatio) -}}
+{{- end -}}
+{{- with $t.resourceAttributes -}}
+{{- $pairs := list -}}
+{{- range $key, $value := . }}{{ $pairs = append $pairs (printf "%s=%s" $key (urlquery (toString $value))) }}{{ end -}}
+{{- $_ := set $env "OTEL_RESOURCE_ATTRIBUTES" (join "," $pairs) -}}
+{{- end -}}
+{{- end -}}
 {{- toJson $env -}}
 {{- end -}}
 

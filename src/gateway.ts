@@ -50,10 +50,8 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   const server = app.getHttpServer() as Server;
   server.maxConnections = MAX_CONNECTIONS;
   const metrics = app.get(GatewayMetrics);
-  limitConnections(
-    server,
-    { maxPerIp: config.overload.maxConnectionsPerIp, trustProxy: config.trustProxy },
-    (reason) => metrics.countConnectionRefused(reason),
+  limitConnections(server, { maxPerIp: config.overload.maxConnectionsPerIp, trustProxy: config.trustProxy }, (reason) =>
+    metrics.countConnectionRefused(reason),
   );
   if (config.basePath) app.setGlobalPrefix(config.basePath);
   if (config.corsOrigins) {
@@ -67,7 +65,13 @@ export async function createGateway(config: GatewayConfig, logger: Logger): Prom
   }
   const fastify = app.getHttpAdapter().getInstance();
   const shedder = new LoadShedder(config.overload);
-  configureHttpEdge(fastify, metrics, { basePath: config.basePath, trustProxy: config.trustProxy, shedder });
+  configureHttpEdge(fastify, metrics, {
+    basePath: config.basePath,
+    trustProxy: config.trustProxy,
+    shedder,
+    apps: config.apps.map((entry) => entry.id),
+    defaultApp: config.defaultApp,
+  });
   // After the edge's hooks: the delay meter's hook marks requests whose context the edge made.
   shedder.register(fastify);
   await app.init();

@@ -4,10 +4,10 @@ import type { TrustProxy } from '../config/gateway-config.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { LoadShedder } from '../overload/load-shedding.js';
 import { accountForRequest } from '../observability/request-accounting.js';
-import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
+import { readTokenRequest, routeNamesApp, tokenRouteKind } from '../tokens/token-routes.js';
 import { clientAddressResolver } from './client-address.js';
 import { CONTRACT_HEADERS } from './contract-headers.js';
-import { ClientGoneError } from './edge-errors.js';
+import { ClientGoneError, UnknownAppError } from './edge-errors.js';
 import { attachRequestContext, currentRequestContext, RequestContext, requestContext } from './request-context.js';
 import { MAX_BODY_BYTES } from './request-limits.js';
 import { parseTokenRequestBody, type RequestFields } from './token-request-body.js';
@@ -17,6 +17,9 @@ export interface HttpEdgeOptions {
   trustProxy: TrustProxy;
   /** Admits or sheds each token request before any work (DESIGN §10). */
   shedder: LoadShedder;
+  /** The configured app ids (DESIGN §11), and the one the unprefixed token routes serve. */
+  apps: readonly string[];
+  defaultApp: string | undefined;
 }
 
 /**
@@ -26,6 +29,7 @@ export interface HttpEdgeOptions {
  */
 export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetrics, options: HttpEdgeOptions): void {
   const clientAddress = clientAddressResolver(options.trustProxy);
+  const apps = new Set(options.apps);
 
   // Fastify's own JSON and text parsers would answer 415 to a body with no Content-Type and
   // accept text/plain; ours follows the contract for every media type.
@@ -50,13 +54,22 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const kind = route.startsWith(options.basePath) ? tokenRouteKind(route.slice(options.basePath.length)) : undefined;
+    const path = route.startsWith(options.basePath) ? route.slice(options.basePath.length) : undefined;
+    const kind = path === undefined ? undefined : tokenRouteKind(path);
+    // The app, decided once: the path's id, or DEFAULT_APP on the unprefixed routes (DESIGN §11).
+    const app =
+      kind === undefined
+        ? undefined
+        : routeNamesApp(path!)
+          ? (request.params as { app?: string }).app
+          : options.defaultApp;
+    const known = app !== undefined && apps.has(app);
     // Decided once, here: a client that resets its connection right after sending must not reach
     // the limiter without an address (and so without a bucket); one without any is refused.
     const socket = request.raw.socket;
     const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
     const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
-    const context = new RequestContext(route, kind, clientIp ?? '');
+    const context = new RequestContext(route, kind, clientIp ?? '', known ? app : undefined);
     attachRequestContext(request, context);
     // A client that leaves before its answer is sent (while the body arrives, or while upstream is
     // called) is never seen by onResponse, and Fastify's onRequestAbort misses those that leave
@@ -65,7 +78,9 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
       if (context.admitted) options.shedder.release();
       if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted');
     });
-    done(clientIp === undefined ? new ClientGoneError() : undefined);
+    done(
+      clientIp === undefined ? new ClientGoneError() : kind !== undefined && !known ? new UnknownAppError() : undefined,
+    );
   });
 
   fastify.addHook('preHandler', (request, _reply, done) => {

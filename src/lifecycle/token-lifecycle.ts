@@ -147,3 +147,6 @@ export class TokenLifecycle {
     this.observer.familyRevoked(cause);
   }
 }
+
+/** Injection token of each app's lifecycle, by app id (family state per app, DESIGN §11). */
+export const APP_LIFECYCLES = Symbol('APP_LIFECYCLES');

@@ -1,17 +1,17 @@
 import { Global, Module } from '@nestjs/common';
+import { GATEWAY_CONFIG } from '../config/config.module.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { UpstreamCallObserver } from './upstream-call-observer.js';
 
 @Global()
 @Module({
   providers: [
-    { provide: GatewayMetrics, useFactory: () => new GatewayMetrics() },
     {
-      provide: UpstreamCallObserver,
-      inject: [GatewayMetrics],
-      useFactory: (metrics) => new UpstreamCallObserver(metrics),
+      provide: GatewayMetrics,
+      inject: [GATEWAY_CONFIG],
+      useFactory: (config: GatewayConfig) => new GatewayMetrics(config.apps.map((app) => app.id)),
     },
   ],
-  exports: [GatewayMetrics, UpstreamCallObserver],
+  exports: [GatewayMetrics],
 })
 export class ObservabilityModule {}

@@ -41,9 +41,11 @@ export function accountForRequest(
   const durationMs = reply ? reply.elapsedTime : context ? performance.now() - context.arrivedAt : 0;
 
   if (status !== undefined) metrics.observeHttpRequest(request.method, route, status, durationMs / 1000);
-  if (context?.operation) metrics.countRequest(context.operation, outcome);
-  if (failure instanceof UnsealError) metrics.countUnsealFailure(failure.reason);
-  if (failure instanceof RateLimitedError) metrics.countRateLimited(failure.throttler);
+  // An operation is read only for a configured app (the edge refuses others first).
+  const app = context?.app;
+  if (context?.operation && app) metrics.countRequest(app, context.operation, outcome);
+  if (failure instanceof UnsealError && app) metrics.countUnsealFailure(app, failure.reason);
+  if (failure instanceof RateLimitedError && app) metrics.countRateLimited(app, failure.throttler);
 
   const level = end === 'aborted' ? 'debug' : status! >= 500 ? 'warn' : 'info';
   request.log[level](
@@ -53,6 +55,7 @@ export function accountForRequest(
       status,
       durationMs: Math.round(durationMs * 10) / 10,
       clientIp: context?.clientIp || undefined,
+      app,
       operation: context?.operation,
       outcome: context?.operation || failure !== undefined || end === 'aborted' ? outcome : undefined,
       upstreamStatus: context?.upstreamCall?.status,

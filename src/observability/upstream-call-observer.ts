@@ -14,10 +14,14 @@ import type { GatewayMetrics } from './gateway-metrics.js';
  * them is not upstream's time).
  */
 export class UpstreamCallObserver implements UpstreamObserver {
-  constructor(private readonly metrics: GatewayMetrics) {}
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    /** The app whose upstream client reports here (one observer per app). */
+    private readonly app: string,
+  ) {}
 
   observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number, status: number | undefined) {
-    this.metrics.observeUpstream(operation, outcome, seconds);
+    this.metrics.observeUpstream(this.app, operation, outcome, seconds);
     const context = currentRequestContext.getStore();
     const earlierMs = context?.upstreamCall?.durationMs ?? 0;
     context?.noteUpstreamCall({ status, durationMs: Math.round((earlierMs + seconds * 1000) * 10) / 10 });

@@ -1,35 +1,47 @@
 import { Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { UpstreamCallObserver } from '../observability/upstream-call-observer.js';
 import { ObservabilityModule } from '../observability/observability.module.js';
-import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { APP_SEALERS, type RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
 import { SealingModule } from '../sealing/sealing.module.js';
 import { CircuitBreaker, DEFAULT_CIRCUIT } from './circuit-breaker.js';
-import { UpstreamTokenClient } from './upstream-token-client.js';
+import { APP_UPSTREAMS, UpstreamTokenClient } from './upstream-token-client.js';
 
 @Module({
   imports: [ObservabilityModule, SealingModule],
   providers: [
-    { provide: CircuitBreaker, useFactory: () => new CircuitBreaker(DEFAULT_CIRCUIT) },
     {
-      provide: UpstreamTokenClient,
-      inject: [GATEWAY_CONFIG, UpstreamCallObserver, CircuitBreaker, RefreshTokenSealer],
-      // The sealer tells which refresh tokens fit in a sealed token a client can send back.
+      provide: APP_UPSTREAMS,
+      inject: [GATEWAY_CONFIG, GatewayMetrics, APP_SEALERS],
+      // One pooled client and one circuit breaker per app (DESIGN §11): one provider's outage
+      // opens its own circuit only. The app's sealer tells which refresh tokens fit in a sealed
+      // token a client can send back.
       useFactory: (
         config: GatewayConfig,
-        observer: UpstreamCallObserver,
-        circuit: CircuitBreaker,
-        sealer: RefreshTokenSealer,
-      ) => new UpstreamTokenClient(config, observer, circuit, sealer),
+        metrics: GatewayMetrics,
+        sealers: ReadonlyMap<string, RefreshTokenSealer>,
+      ): ReadonlyMap<string, UpstreamTokenClient> =>
+        new Map(
+          config.apps.map((app) => [
+            app.id,
+            new UpstreamTokenClient(
+              { ...app, upstreamTimeoutMs: config.upstreamTimeoutMs },
+              new UpstreamCallObserver(metrics, app.id),
+              new CircuitBreaker(DEFAULT_CIRCUIT),
+              sealers.get(app.id)!,
+            ),
+          ]),
+        ),
     },
   ],
-  exports: [UpstreamTokenClient],
+  exports: [APP_UPSTREAMS],
 })
 export class UpstreamModule implements OnApplicationShutdown {
-  constructor(@Inject(UpstreamTokenClient) private readonly client: UpstreamTokenClient) {}
+  constructor(@Inject(APP_UPSTREAMS) private readonly clients: ReadonlyMap<string, UpstreamTokenClient>) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.client.close();
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
   }
 }

@@ -124,8 +124,8 @@ describe('npm run demo (scripts/demo.ts)', () => {
       expect((await postForm(refreshUrl, { refresh_token: sealed })).json.error).toBe('invalid_grant');
 
       const metrics = await (await fetch(metricsUrl)).text();
-      expect(metrics).toContain('token_swap_requests_total{operation="swap",outcome="success"} 1');
-      expect(metrics).toContain('token_swap_requests_total{operation="refresh",outcome="success"} 1');
+      expect(metrics).toContain('token_swap_requests_total{operation="swap",outcome="success",app="default"} 1');
+      expect(metrics).toContain('token_swap_requests_total{operation="refresh",outcome="success",app="default"} 1');
 
       demo.child.kill('SIGINT');
       expect(await withTimeout(demo.exited, 5000, 'stopping the demo')).toBe(0);

@@ -104,7 +104,9 @@ function issueText(issue: Issue, prefix: string): string {
     .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
     .join('')
     .replace(/^\./, '');
-  const where = [prefix, path].filter(Boolean).join('.').replace(/\.\[/g, '[');
+  // `APPS_FILE:` then `apps`, or `APPS_FILE: apps[1] ("ios")` then `.tokenUrl`.
+  const where =
+    path === '' ? prefix.replace(/:$/, '') : prefix.endsWith(':') ? `${prefix} ${path}` : `${prefix}.${path}`;
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys.map((key) => (NAMEABLE_KEY.test(key) ? `"${key}"` : 'a field with an odd name'));
     const hint = issue.keys.some((key) => /secret/i.test(key))
@@ -136,7 +138,7 @@ export function parseAppsDocument(
     return { apps: [], problems: [`APPS_FILE: is not valid YAML or JSON${line ? ` (line ${line})` : ''}`] };
   }
   const file = fileSchema.safeParse(document ?? {});
-  if (!file.success) return { apps: [], problems: file.error.issues.map((issue) => issueText(issue, 'APPS_FILE')) };
+  if (!file.success) return { apps: [], problems: file.error.issues.map((issue) => issueText(issue, 'APPS_FILE:')) };
 
   const apps: AppSettings[] = [];
   const firstIndexOf = new Map<string, number>();

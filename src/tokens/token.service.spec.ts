@@ -78,9 +78,9 @@ describe('TokenService', () => {
       RedirectUriNotAllowedError,
     );
     await expect(tokens.swap('default', { code: 'c', clientId: 'other' })).rejects.toBeInstanceOf(ClientMismatchError);
-    await expect(tokens.refresh('default', { sealedRefreshToken: 'sealed(rt)', clientId: 'other' })).rejects.toBeInstanceOf(
-      ClientMismatchError,
-    );
+    await expect(
+      tokens.refresh('default', { sealedRefreshToken: 'sealed(rt)', clientId: 'other' }),
+    ).rejects.toBeInstanceOf(ClientMismatchError);
     expect(calls).toEqual([]);
   });
 
@@ -105,11 +105,17 @@ describe('TokenService', () => {
   it('revokes the family of the token it is given, so that no token of it refreshes any more', async () => {
     const { tokens, calls } = service({ accessToken: 'at2' });
     await expect(tokens.revoke('default', { token: 'sealed(rt)' })).resolves.toEqual({});
-    await expect(tokens.refresh('default', { sealedRefreshToken: 'sealed(rt)' })).rejects.toMatchObject({ reason: 'revoked' });
-    await expect(tokens.refresh('default', { sealedRefreshToken: 'sealed(rt|5)' })).rejects.toMatchObject({ reason: 'revoked' });
+    await expect(tokens.refresh('default', { sealedRefreshToken: 'sealed(rt)' })).rejects.toMatchObject({
+      reason: 'revoked',
+    });
+    await expect(tokens.refresh('default', { sealedRefreshToken: 'sealed(rt|5)' })).rejects.toMatchObject({
+      reason: 'revoked',
+    });
     // An invalid token is answered alike (RFC 7009 §2.2); another client_id is still refused.
     await expect(tokens.revoke('default', { token: 'forged' })).resolves.toEqual({});
-    await expect(tokens.revoke('default', { token: 'sealed(rt)', clientId: 'other' })).rejects.toBeInstanceOf(ClientMismatchError);
+    await expect(tokens.revoke('default', { token: 'sealed(rt)', clientId: 'other' })).rejects.toBeInstanceOf(
+      ClientMismatchError,
+    );
     expect(calls).toEqual([]);
   });
 
@@ -117,6 +123,8 @@ describe('TokenService', () => {
     const { tokens } = service({ accessToken: 'at2' }, true);
     const first = await tokens.refresh('default', { sealedRefreshToken: 'sealed(rt)' });
     expect(first.refresh_token).toBe('sealed(rt|1)');
-    expect((await tokens.refresh('default', { sealedRefreshToken: first.refresh_token })).refresh_token).toBe('sealed(rt|2)');
+    expect((await tokens.refresh('default', { sealedRefreshToken: first.refresh_token })).refresh_token).toBe(
+      'sealed(rt|2)',
+    );
   });
 });

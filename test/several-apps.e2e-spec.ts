@@ -3,10 +3,13 @@
 // own fake accounts service, through its own /apps/<id>/ routes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { compactDecrypt } from 'jose';
+import { execFile } from 'node:child_process';
 import { createSecretKey } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { startFakeAccounts, type FakeAccounts } from './fake-accounts/index.ts';
 import { metric } from './support/fault-checks.ts';
 import { newKeyEntry, runGatewayToExit, startGateway, type GatewayProcess } from './support/gateway-process.ts';
@@ -14,6 +17,7 @@ import { post, type TokenCallResult } from './support/http-client.ts';
 import { testRedisUrl, uniquePrefix } from './support/redis.ts';
 
 const REDIRECT = 'several-apps://callback';
+const CLI = fileURLToPath(new URL('../examples/cli/main.ts', import.meta.url));
 const APPS = {
   ios: { clientId: 'ios-client-id', secret: 'ios-secret-7c1e0b55' },
   android: { clientId: 'android-client-id', secret: 'android-secret-2b9d4f10' },
@@ -294,6 +298,27 @@ describe('several apps behind one gateway (DESIGN §11)', () => {
     // An unknown id's 404 has no app; every other line names its own.
     const named = new Set(lines.map((line) => line.app).filter((app) => app !== undefined));
     expect(named).toEqual(new Set(['ios', 'android', 'web']));
+  });
+
+  it("lets the example CLI refresh and sign out through one app's routes with --app", async () => {
+    const tokenFile = join(mkdtempSync(join(tmpdir(), 'tsg-apps-cli-')), 'tokens.json');
+    const sealed = await swap('web');
+    const stored = { access_token: 'stale', token_type: 'Bearer', expires_at: new Date(0).toISOString() };
+    writeFileSync(tokenFile, JSON.stringify({ ...stored, refresh_token: sealed }), { mode: 0o600 });
+    const before = totalCalls();
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [CLI, ...args, '--gateway', gateway.url, '--token-file', tokenFile]);
+    const { stdout } = await cli('token', '--app', 'web');
+    secrets.add(stdout.trim());
+    expect(stdout.trim()).not.toBe('stale');
+    // The oauth2 app rotated the refresh token: the CLI keeps the newly sealed one.
+    const rotated = (JSON.parse(readFileSync(tokenFile, 'utf8')) as { refresh_token: string }).refresh_token;
+    expect((await payloadOf(rotated)).app).toBe('web');
+    expect(totalCalls()).toEqual({ ...before, web: before.web + 1 });
+    await cli('logout', '--app', 'web');
+    const refused = await call(gateway, '/apps/web/refresh', { refresh_token: rotated });
+    expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 400, error: 'invalid_grant' });
+    await expect(cli('token', '--app', '../swap')).rejects.toMatchObject({ code: 2 });
   });
 
   it("opens only the failing app's circuit when its upstream is down", async () => {

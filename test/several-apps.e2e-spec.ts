@@ -381,6 +381,27 @@ describe('several apps behind one gateway (DESIGN §11)', () => {
     }
   }, 30_000);
 
+  it('puts the app routes after BASE_PATH, labels them by template there, and answers their CORS preflights', async () => {
+    const prefixed = await startGateway({ ...env, BASE_PATH: '/v1', CORS_ORIGINS: 'https://app.example' });
+    outputs.push(prefixed.lines);
+    try {
+      const swapped = await call(prefixed, '/v1/apps/web/swap', { code: code('web') });
+      expect(swapped.status).toBe(200);
+      expect((await call(prefixed, '/apps/web/swap', { code: code('web') })).status).toBe(404);
+      expect((await call(prefixed, '/v1/apps/nope/swap', { code: 'x' })).status).toBe(404);
+      const preflight = await fetch(`${prefixed.url}/v1/apps/web/refresh`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.status).toBeLessThan(300);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      const exposition = await (await fetch(`${prefixed.opsUrl}/metrics`)).text();
+      expect(exposition).toContain('route="/v1/apps/:app/swap",status_code="200"');
+    } finally {
+      await prefixed.stop();
+    }
+  });
+
   it('writes no secret of any app to any log line', () => {
     const output = outputs.flat().join('\n');
     const leaked = [...secrets].filter((secret) => secret.length >= 6 && output.includes(secret));
@@ -492,7 +513,7 @@ describe('APPS_FILE at start-up', () => {
     expect(output).toContain(
       'APPS_FILE: set either APPS_FILE or the SPOTIFY_* variables, not both (SPOTIFY_CLIENT_ID)',
     );
-    expect(output).toContain('DEFAULT_APP: names no app of APPS_FILE');
+    expect(output).toContain('DEFAULT_APP: names no configured app');
     expect(output).not.toContain('env-secret-0b1d2e');
   });
 });

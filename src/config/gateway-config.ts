@@ -331,7 +331,7 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
   }
   const defaultApp = environment.DEFAULT_APP || undefined;
   if (defaultApp !== undefined && apps.length > 0 && !apps.some((app) => app.id === defaultApp)) {
-    problems.push('DEFAULT_APP: names no app of APPS_FILE');
+    problems.push('DEFAULT_APP: names no configured app');
   }
   if (!env || problems.length > 0) throw new ConfigurationError(problems);
   return {

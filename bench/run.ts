@@ -8,10 +8,14 @@
  * [-- --versus <another built checkout>] (its gateway in the floor's place: before/after in one run)
  * [-- --tracing [-- --sample <ratio>]] (the measured gateway, not the baseline, traces every
  * request, or that share of them, to a local OTLP sink)
+ * [-- --three-apps] (issue 21: the gateway with three apps in APPS_FILE, loaded through one app's
+ * /apps/<id>/ routes, against this build's single-app gateway in the floor's place; results go to
+ * results/three-apps-*.json and three-apps-latest.md)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { drive, type LoadResult } from './load.ts';
@@ -32,9 +36,19 @@ const { values: flags } = parseArgs({
     tracing: { type: 'boolean' },
     // With --tracing: the share of requests traced (traceidratio sampler); default 1.
     sample: { type: 'string' },
+    'three-apps': { type: 'boolean' },
   },
 });
-const BASELINE = flags.versus ? `the gateway of ${flags.versus}` : 'the floor';
+const THREE_APPS = flags['three-apps'] === true;
+// --three-apps compares with this build's own gateway configured with the one app of SPOTIFY_*.
+const VERSUS = flags.versus ?? (THREE_APPS ? '.' : undefined);
+const BASELINE = THREE_APPS
+  ? 'the single-app gateway of this build'
+  : VERSUS
+    ? `the gateway of ${VERSUS}`
+    : 'the floor';
+// The app the three-app gateway is loaded through (the middle one of three, not `default`).
+const MEASURED_APP = 'android';
 // The fast phases run the gateway with the NODE_OPTIONS of a 256 MiB container (old space about
 // 75 % of the limit); --uncapped runs them with V8's defaults. The memory-limited phase runs it in
 // a real 256 MiB cgroup with the image's own heap options (DESIGN §9, the Dockerfile's ENTRYPOINT).
@@ -94,14 +108,29 @@ async function main(): Promise<void> {
     // keeps the newest (the family read in the limiter's script, then the record script and a seal).
     ...(flags.rotation ? { REFRESH_TOKEN_ROTATION: 'true', REFRESH_TOKEN_REUSE_GRACE: '1h' } : {}),
   };
+  // --three-apps: the gateway under test serves three apps (all at the one fake: it knows one
+  // client), the baseline keeps gatewayEnv's single app.
+  const appsEnv: Record<string, string> = THREE_APPS
+    ? {
+        APPS_FILE: benchAppsFile(`${fakeUrl}/api/token`),
+        BENCH_CLIENT_SECRET: CLIENT_SECRET,
+        SPOTIFY_CLIENT_ID: '',
+        SPOTIFY_CLIENT_SECRET: '',
+        SPOTIFY_REDIRECT_URI: '',
+        SPOTIFY_TOKEN_URL: '',
+      }
+    : {};
   /** Starts the gateway and measures process start to the first /readyz 200. */
   const startGateway = async (
     options: { env?: Record<string, string>; wrap?: (c: string, a: string[]) => [string, string[]] } = {},
   ) => {
     const startedAt = performance.now();
     const [command, args] = (options.wrap ?? ((c, a) => [c, a]))(process.execPath, [...profileArgs, 'dist/main.js']);
-    const started = await spawnUntil(command, args, { ...gatewayEnv, ...tracingEnv, ...options.env }, (line) =>
-      line.includes('"gateway listening"'),
+    const started = await spawnUntil(
+      command,
+      args,
+      { ...gatewayEnv, ...tracingEnv, ...appsEnv, ...options.env },
+      (line) => line.includes('"gateway listening"'),
     );
     const ports = JSON.parse(started.line) as { port: number; opsPort: number };
     while ((await fetch(`http://127.0.0.1:${ports.opsPort}/readyz`).catch(() => undefined))?.status !== 200) {
@@ -116,7 +145,9 @@ async function main(): Promise<void> {
   const gateway = await startGateway();
   const readyMs = { firstStartAfterBuild: coldStart.readyMs, restart: gateway.readyMs };
   let pid = gateway.child.pid!;
-  let base = `http://127.0.0.1:${gateway.port}`;
+  // The routes the load uses: the unprefixed ones, or with --three-apps one app's.
+  const routesOf = (port: number) => `http://127.0.0.1:${port}${THREE_APPS ? `/apps/${MEASURED_APP}` : ''}`;
+  let base = routesOf(gateway.port);
 
   /**
    * The baseline (the floor, or with --versus the other build's gateway), with the same heap
@@ -126,10 +157,8 @@ async function main(): Promise<void> {
     nodeOptions: string,
     wrap: (c: string, a: string[]) => [string, string[]] = (c, a) => [c, a],
   ) => {
-    const [command, args] = wrap(process.execPath, [
-      flags.versus ? `${flags.versus}/dist/main.js` : 'bench/floor-server.ts',
-    ]);
-    const started = flags.versus
+    const [command, args] = wrap(process.execPath, [VERSUS ? `${VERSUS}/dist/main.js` : 'bench/floor-server.ts']);
+    const started = VERSUS
       ? await spawnUntil(command, args, { ...gatewayEnv, NODE_OPTIONS: nodeOptions }, (line) =>
           line.includes('"gateway listening"'),
         )
@@ -282,14 +311,15 @@ async function main(): Promise<void> {
     wrap: cgroup?.wrap,
   });
   pid = slowGateway.child.pid!;
-  base = `http://127.0.0.1:${slowGateway.port}`;
+  base = routesOf(slowGateway.port);
   const opsBase = `http://127.0.0.1:${slowGateway.opsPort}`;
   // The baseline under the same load, in a cgroup of its own with the same limit and heap options:
   // what the phase costs a server that does nothing else (a new floor seals with a new key, so its
   // refresh token is asked for again, before upstream slows down).
   const baselineCgroup = memoryCgroup(`tsg-bench-${process.pid}-baseline`, MEMORY_LIMIT_BYTES);
   const slowBaseline = await startBaseline(cgroup ? IMAGE_NODE_OPTIONS : NODE_OPTIONS, baselineCgroup?.wrap);
-  const slowBaselineRefreshBody = flags.versus ? refreshBody : `refresh_token=${await sealedAt(slowBaseline.base)}`;
+  const slowBaselineRefreshBody =
+    VERSUS && !THREE_APPS ? refreshBody : `refresh_token=${await sealedAt(slowBaseline.base)}`;
   await setDelay(SLOW_DELAY_MS);
   for (const origin of [base, slowBaseline.base]) {
     await drive({ url: `${origin}/swap`, body: swapBody, connections: 500, durationSeconds: 4, timeoutSeconds: 30 });
@@ -366,11 +396,27 @@ async function main(): Promise<void> {
     slow,
   };
   const stamp = result.date.replaceAll(':', '').slice(0, 15);
-  writeFileSync(new URL(`bench-${stamp}.json`, RESULTS), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(new URL('latest.json', RESULTS), `${JSON.stringify(result, null, 2)}\n`);
+  const name = THREE_APPS ? 'three-apps-' : '';
+  writeFileSync(new URL(`${name || 'bench-'}${stamp}.json`, RESULTS), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(new URL(`${name}latest.json`, RESULTS), `${JSON.stringify(result, null, 2)}\n`);
   const markdown = report(result);
-  writeFileSync(new URL('latest.md', RESULTS), markdown);
+  writeFileSync(new URL(`${name}latest.md`, RESULTS), markdown);
   process.stdout.write(`\n${markdown}`);
+}
+
+/** --three-apps: an APPS_FILE of three Spotify apps at `tokenUrl`, the secret by variable. */
+function benchAppsFile(tokenUrl: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tsg-bench-apps-')), 'apps.json');
+  const app = (id: string) => ({
+    id,
+    provider: 'spotify',
+    clientId: CLIENT_ID,
+    clientSecretEnv: 'BENCH_CLIENT_SECRET',
+    redirectUris: [REDIRECT_URI],
+    tokenUrl,
+  });
+  writeFileSync(file, JSON.stringify({ apps: ['ios', MEASURED_APP, 'web'].map(app) }));
+  return file;
 }
 
 /** The numeric samples of the gateway's /metrics, by series name without labels (first wins). */
@@ -459,7 +505,7 @@ function report(result: {
   });
   const added = (load: LoadResult) =>
     `p50 ${signed(load.p50 - slow.direct.p50)} ms, p99 ${signed(load.p99 - slow.direct.p99)} ms`;
-  const baselineName = flags.versus ? 'versus' : 'floor';
+  const baselineName = VERSUS ? 'versus' : 'floor';
   const heapSeries = slow.samples.map((sample) => sample.heapUsedMb);
   const rssSeries = slow.samples.map((sample) => sample.rssMb);
   return [
@@ -479,7 +525,7 @@ function report(result: {
     `Redis per request at peak (from the server's command statistics): scripts called (EVALSHA, one round trip each) /refresh ${peak.refresh!.redisPerRequest?.scripts}, /swap ${peak.swap!.redisPerRequest?.scripts}; commands run, those inside the scripts included, /refresh ${peak.refresh!.redisPerRequest?.commands}, /swap ${peak.swap!.redisPerRequest?.commands}.`,
     '',
     `## Against ${BASELINE} (CPU per request; ${result.durations.rounds} interleaved rounds of ${result.durations.roundSeconds} s, 50 connections, the same NODE_OPTIONS)`,
-    `| route | gateway µs/req | ${flags.versus ? 'versus' : 'floor'} µs/req | ratio | ratio per round |`,
+    `| route | gateway µs/req | ${VERSUS ? 'versus' : 'floor'} µs/req | ratio | ratio per round |`,
     '|---|---|---|---|---|',
     floorRow('swap'),
     floorRow('refresh'),

@@ -3,6 +3,9 @@
  * newcomer without a Spotify app can curl a swap and a refresh within a minute.
  *
  *   npm run demo            (= npm run build && node scripts/demo.ts)
+ *   npm run demo -- --two-apps   (or DEMO_TWO_APPS=true): two apps behind one gateway (DESIGN §11):
+ *     `default` (the fake Spotify, on the unprefixed routes too) and `web`, a second fake in its
+ *     oauth2 personality (client_secret_post, a new refresh token at every refresh, id_token).
  *
  * Never for production, by construction: it lives outside src/ (so it is neither in dist/ nor in
  * an image built from it), it is a command of its own, it refuses to run with
@@ -14,7 +17,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generateKeyEntry } from '../src/sealing/keygen.ts';
@@ -24,6 +30,9 @@ const HOST = '127.0.0.1';
 const DEMO_CLIENT_ID = 'demo-client-id';
 const DEMO_CLIENT_SECRET = 'demo-client-secret-not-a-secret';
 const DEMO_REDIRECT_URI = 'http://127.0.0.1:8888/callback';
+const WEB_CLIENT_ID = 'demo-web-client-id';
+const WEB_CLIENT_SECRET = 'demo-web-secret-not-a-secret';
+const TWO_APPS = process.argv.includes('--two-apps') || process.env.DEMO_TWO_APPS === 'true';
 const GATEWAY_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
@@ -97,12 +106,30 @@ function banner(fakeUrl: string): string {
   return [edge, edge, row(''), ...lines.map(row), row(''), edge, edge].join('\n');
 }
 
-function instructions(fakeUrl: string, gatewayUrl: string, opsUrl: string): string {
+function authorizeUrlOf(fakeUrl: string, clientId: string): string {
   const authorize = new URL('/authorize', fakeUrl);
-  authorize.searchParams.set('client_id', DEMO_CLIENT_ID);
+  authorize.searchParams.set('client_id', clientId);
   authorize.searchParams.set('response_type', 'code');
   authorize.searchParams.set('redirect_uri', DEMO_REDIRECT_URI);
-  const authorizeUrl = authorize.href;
+  return authorize.href;
+}
+
+/** The second app's steps (--two-apps): the same routes under /apps/web/. */
+function webInstructions(webFakeUrl: string, gatewayUrl: string): string {
+  return [
+    'Second app "web" (a generic OAuth 2.0 provider, fake too): the same routes under /apps/web/.',
+    '6) A code for the app web:',
+    `   curl -si '${authorizeUrlOf(webFakeUrl, WEB_CLIENT_ID)}'`,
+    "7) Swap it at the app's route; the answer carries an id_token, passed through:",
+    `   curl -s -X POST ${gatewayUrl}/apps/web/swap -d code=CODE`,
+    '8) Refresh: this provider rotates its refresh token, so every answer has a new sealed one:',
+    `   curl -s -X POST ${gatewayUrl}/apps/web/refresh -d refresh_token=SEALED`,
+    '',
+  ].join('\n');
+}
+
+function instructions(fakeUrl: string, gatewayUrl: string, opsUrl: string): string {
+  const authorizeUrl = authorizeUrlOf(fakeUrl, DEMO_CLIENT_ID);
   const readSealed = `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).refresh_token'`;
   return [
     'Try it: copy and paste these commands into another terminal.',
@@ -136,6 +163,41 @@ const opsPort = await portOrFree(portFromEnv('DEMO_OPS_PORT', 9464), 'ops listen
 
 process.stdout.write('demo: DEMO MODE starting (fake accounts service, throwaway keys; never for production)\n');
 const fake = await startFake(portFromEnv('DEMO_FAKE_PORT', 4010));
+const webFake = TWO_APPS
+  ? await startFakeAccounts({
+      clientId: WEB_CLIENT_ID,
+      clientSecret: WEB_CLIENT_SECRET,
+      host: HOST,
+      personality: 'oauth2',
+    })
+  : undefined;
+
+/** --two-apps: the apps file (DESIGN §11); its secrets come from variables, never from the file. */
+function demoAppsFile(webTokenUrl: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tsg-demo-')), 'apps.yaml');
+  writeFileSync(
+    file,
+    [
+      'apps:',
+      '  - id: default',
+      '    provider: spotify',
+      `    clientId: ${DEMO_CLIENT_ID}`,
+      '    clientSecretEnv: DEMO_DEFAULT_SECRET',
+      `    redirectUris: [${DEMO_REDIRECT_URI}]`,
+      `    tokenUrl: ${fake.tokenUrl}`,
+      '  - id: web',
+      '    provider: oauth2',
+      `    clientId: ${WEB_CLIENT_ID}`,
+      '    clientSecretEnv: DEMO_WEB_SECRET',
+      `    redirectUris: [${DEMO_REDIRECT_URI}]`,
+      `    tokenUrl: ${webTokenUrl}`,
+      '    tokenAuthMethod: client_secret_post',
+      '    passThroughFields: [id_token]',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
 
 const gatewayEnv: Record<string, string> = {
   PATH: process.env.PATH ?? '',
@@ -143,10 +205,24 @@ const gatewayEnv: Record<string, string> = {
   HOST,
   PORT: String(gatewayPort),
   OPS_PORT: String(opsPort),
-  SPOTIFY_CLIENT_ID: DEMO_CLIENT_ID,
-  SPOTIFY_CLIENT_SECRET: DEMO_CLIENT_SECRET,
-  SPOTIFY_REDIRECT_URI: DEMO_REDIRECT_URI,
-  SPOTIFY_TOKEN_URL: fake.tokenUrl,
+  ...(webFake
+    ? {
+        APPS_FILE: demoAppsFile(webFake.tokenUrl),
+        DEMO_DEFAULT_SECRET: DEMO_CLIENT_SECRET,
+        DEMO_WEB_SECRET: WEB_CLIENT_SECRET,
+        // Set but empty, so that a developer's .env cannot add the one-app variables as well.
+        SPOTIFY_CLIENT_ID: '',
+        SPOTIFY_CLIENT_SECRET: '',
+        SPOTIFY_REDIRECT_URI: '',
+        SPOTIFY_TOKEN_URL: '',
+      }
+    : {
+        SPOTIFY_CLIENT_ID: DEMO_CLIENT_ID,
+        SPOTIFY_CLIENT_SECRET: DEMO_CLIENT_SECRET,
+        SPOTIFY_REDIRECT_URI: DEMO_REDIRECT_URI,
+        SPOTIFY_TOKEN_URL: fake.tokenUrl,
+        APPS_FILE: '',
+      }),
   TOKEN_ENCRYPTION_KEYS: generateKeyEntry(),
   // In development the gateway reads a .env from its working directory for variables not set at
   // all; set-but-empty ones pin the defaults so a developer's .env cannot move the printed URLs
@@ -182,6 +258,7 @@ async function stop(reason: string, exitCode: number): Promise<void> {
     clearTimeout(timer);
   }
   await fake.close();
+  await webFake?.close();
   process.stdout.write('demo: stopped\n');
   process.exit(exitCode);
 }
@@ -225,7 +302,8 @@ if (typeof started === 'string') {
 } else if (!stopping) {
   const gatewayUrl = `http://${HOST}:${started.port}`;
   const opsUrl = `http://${HOST}:${started.opsPort}`;
-  process.stdout.write(`\n${banner(fake.url)}\n\n${instructions(fake.url, gatewayUrl, opsUrl)}\n\n`);
+  const second = webFake ? `${webInstructions(webFake.url, gatewayUrl)}\n` : '';
+  process.stdout.write(`\n${banner(fake.url)}\n\n${second}${instructions(fake.url, gatewayUrl, opsUrl)}\n\n`);
   void gatewayExited.then(({ code, signal }) => {
     if (!stopping) {
       process.stderr.write(`demo: the gateway exited unexpectedly (${signal ?? code})\n`);

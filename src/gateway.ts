@@ -82,6 +82,8 @@ export async function createGateway(
     trustProxy: config.trustProxy,
     shedder,
     requestSpans: tracing?.requestSpans,
+    apps: config.apps.map((entry) => entry.id),
+    defaultApp: config.defaultApp,
   });
   // After the edge's hooks: the delay meter's hook marks requests whose context the edge made.
   shedder.register(fastify);

@@ -38,9 +38,9 @@ async function main(): Promise<void> {
   const opsPort = await ops.listen(config.opsPort, config.opsHost);
   await app.listen({ port: config.port, host: config.host });
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  if (config.tokenUrl.protocol === 'http:') {
+  for (const entry of config.apps.filter((candidate) => candidate.tokenUrl.protocol === 'http:')) {
     logger.warn(
-      { tokenUrl: config.tokenUrl.origin },
+      { app: entry.id, tokenUrl: entry.tokenUrl.origin },
       'UPSTREAM IS PLAIN HTTP ON LOOPBACK: a test or demo set-up, never production',
     );
   }
@@ -51,7 +51,11 @@ async function main(): Promise<void> {
       opsHost: config.opsHost,
       opsPort,
       basePath: config.basePath || '/',
-      upstream: config.tokenUrl.origin,
+      // One app: its upstream, as before apps; several: each app's id and upstream.
+      ...(config.apps.length === 1
+        ? { upstream: config.apps[0]!.tokenUrl.origin }
+        : { apps: config.apps.map((entry) => ({ id: entry.id, upstream: entry.tokenUrl.origin })) }),
+      defaultApp: config.defaultApp,
     },
     'gateway listening',
   );

@@ -131,15 +131,16 @@ describe('Grafana dashboard', () => {
     );
   });
 
-  it('has multi-value job, namespace and pod variables whose All also matches a missing label', () => {
-    for (const name of ['job', 'namespace', 'pod']) {
+  it('has multi-value job, namespace, pod and app variables whose All also matches a missing label', () => {
+    for (const name of ['job', 'namespace', 'pod', 'app']) {
       expect(variable(name)).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: DATASOURCE });
     }
     // job always exists; its All is the list of gateway jobs found, not every job in Prometheus.
     expect(variable('namespace')?.allValue).toBe('.*');
     expect(variable('pod')?.allValue).toBe('.*');
+    expect(variable('app')?.allValue).toBe('.*');
     expect(dashboardVariableExpressions(dashboard).map((query) => query.source)).toEqual(
-      ['job', 'namespace', 'pod'].map((name) => `dashboard variable ${name}`),
+      ['job', 'namespace', 'pod', 'app'].map((name) => `dashboard variable ${name}`),
     );
   });
 
@@ -177,6 +178,19 @@ describe('Grafana dashboard', () => {
       const bare = expr.match(/\b(?:up|(?:token_swap|http_server|process|nodejs)_\w+)\b(?!\{)/g) ?? [];
       expect({ source, bare }).toEqual({ source, bare: [] });
     }
+  });
+
+  it('filters every selector of a metric labelled by app (DESIGN §11) by $app too', () => {
+    const byApp =
+      /\b(token_swap_(?:requests|unseal_failures|rate_limited|revocations)_total|token_swap_upstream_request_duration_seconds_(?:bucket|count|sum))\{[^}]*\}/g;
+    let checked = 0;
+    for (const { source, expr } of dashboardPanelExpressions(dashboard)) {
+      for (const [selector] of expr.matchAll(byApp)) {
+        checked += 1;
+        expect({ source, selector, app: selector.includes('app=~"$app"') }).toEqual({ source, selector, app: true });
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 
   it('uses only the variables it defines and Grafana built-in intervals', () => {

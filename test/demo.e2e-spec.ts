@@ -124,8 +124,8 @@ describe('npm run demo (scripts/demo.ts)', () => {
       expect((await postForm(refreshUrl, { refresh_token: sealed })).json.error).toBe('invalid_grant');
 
       const metrics = await (await fetch(metricsUrl)).text();
-      expect(metrics).toContain('token_swap_requests_total{operation="swap",outcome="success"} 1');
-      expect(metrics).toContain('token_swap_requests_total{operation="refresh",outcome="success"} 1');
+      expect(metrics).toContain('token_swap_requests_total{operation="swap",outcome="success",app="default"} 1');
+      expect(metrics).toContain('token_swap_requests_total{operation="refresh",outcome="success",app="default"} 1');
 
       demo.child.kill('SIGINT');
       expect(await withTimeout(demo.exited, 5000, 'stopping the demo')).toBe(0);
@@ -162,6 +162,38 @@ describe('npm run demo (scripts/demo.ts)', () => {
     },
     30_000,
   );
+
+  it('runs two apps with DEMO_TWO_APPS=true: the printed steps of the second go through /apps/web/', async () => {
+    const demo = startDemo({ DEMO_TWO_APPS: 'true' });
+    try {
+      const output = await waitForOutput(demo, 'Ctrl-C stops the demo.', 20_000);
+      const webAuthorizeUrl = printed(output, /^ {3}curl -si '([^']+demo-web-client-id[^']*)'$/m);
+      const webSwapUrl = printed(output, /^ {3}curl -s -X POST (\S+\/apps\/web\/swap) -d code=CODE$/m);
+      const webRefreshUrl = printed(output, /^ {3}curl -s -X POST (\S+\/apps\/web\/refresh) -d refresh_token=SEALED$/m);
+      const code = new URL(
+        (await fetch(webAuthorizeUrl, { redirect: 'manual' })).headers.get('location')!,
+      ).searchParams.get('code');
+      const swap = await postForm(webSwapUrl, { code: code! });
+      expect(swap.status).toBe(200);
+      expect(typeof swap.json.id_token).toBe('string');
+      const refresh = await postForm(webRefreshUrl, { refresh_token: swap.json.refresh_token as string });
+      expect(refresh.status).toBe(200);
+      expect(refresh.json.refresh_token).not.toBe(swap.json.refresh_token);
+
+      // The first app keeps the unprefixed routes of the one-app demo.
+      const authorizeUrl = printed(output, /^ {3}curl -si '([^']+client_id=demo-client-id[^']*)'$/m);
+      const swapUrl = printed(output, /^ {3}curl -s -X POST (http:\/\/[^/\s]+\/swap) -d code=CODE$/m);
+      const defaultCode = new URL(
+        (await fetch(authorizeUrl, { redirect: 'manual' })).headers.get('location')!,
+      ).searchParams.get('code');
+      expect((await postForm(swapUrl, { code: defaultCode! })).status).toBe(200);
+
+      demo.child.kill('SIGINT');
+      expect(await withTimeout(demo.exited, 5000, 'stopping the demo')).toBe(0);
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  }, 30_000);
 
   it('refuses to run with NODE_ENV=production, before starting anything', async () => {
     const demo = startDemo({ NODE_ENV: 'production' });

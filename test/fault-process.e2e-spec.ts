@@ -105,7 +105,7 @@ describe('a client that disconnects mid-request', () => {
 
   it('is never acted on when it left before the handler: no upstream call, counted as client_aborted', async () => {
     fx.fake.reset();
-    const aborted = { operation: 'swap', outcome: 'client_aborted' };
+    const aborted = { operation: 'swap', outcome: 'client_aborted', app: 'default' };
     const before = await metric(fx.gateway, 'token_swap_requests_total', aborted);
     const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     try {

@@ -277,7 +277,7 @@ describe('one retry for a refresh', () => {
     const exposition = await (await fetch(`${fx.gateway.opsUrl}/metrics`)).text();
     const refreshAttempts = [
       ...exposition.matchAll(
-        /^token_swap_upstream_request_duration_seconds_count\{operation="refresh",outcome="[a-z_]+"\} (\d+)$/gm,
+        /^token_swap_upstream_request_duration_seconds_count\{operation="refresh",outcome="[a-z_]+",app="default"\} (\d+)$/gm,
       ),
     ].reduce((sum, match) => sum + Number(match[1]), 0);
     // One observation per attempt: exactly the refresh calls upstream received.

@@ -142,9 +142,10 @@ describe('/metrics', () => {
     const zero = (series: string) => expect(exposition).toContain(`\n${series} 0\n`);
     for (const operation of TOKEN_OPERATIONS)
       for (const outcome of REQUEST_OUTCOMES)
-        zero(`token_swap_requests_total{operation="${operation}",outcome="${outcome}"}`);
-    for (const reason of UNSEAL_FAILURE_REASONS) zero(`token_swap_unseal_failures_total{reason="${reason}"}`);
-    for (const throttler of THROTTLERS) zero(`token_swap_rate_limited_total{throttler="${throttler}"}`);
+        zero(`token_swap_requests_total{operation="${operation}",outcome="${outcome}",app="default"}`);
+    for (const reason of UNSEAL_FAILURE_REASONS)
+      zero(`token_swap_unseal_failures_total{reason="${reason}",app="default"}`);
+    for (const throttler of THROTTLERS) zero(`token_swap_rate_limited_total{throttler="${throttler}",app="default"}`);
     zero('token_swap_rate_limit_storage_errors_total');
   });
 

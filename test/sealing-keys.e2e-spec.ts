@@ -76,7 +76,7 @@ describe('sealed refresh tokens across keys and clients', () => {
     const payload = { v: 1, rt: upstreamToken, cid: CLIENT_ID, iat: Math.floor(Date.now() / 1000) };
     const compressed = await sealAs(key, payload, { zip: 'DEF' });
     fx.secrets.add(compressed);
-    const malformed = 'token_swap_unseal_failures_total{reason="malformed"}';
+    const malformed = 'token_swap_unseal_failures_total{reason="malformed",app="default"}';
     const before = await metric(malformed);
     fx.fake.reset();
 

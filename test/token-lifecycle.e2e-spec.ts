@@ -85,8 +85,8 @@ describe('POST /revoke', () => {
       }
     }
     expect(fx.fake.calls.refreshToken).toBe(refreshCalls);
-    expect(await metric(fx.gateway, 'token_swap_revocations_total{cause="client"}')).toBe(1);
-    expect(await metric(second, 'token_swap_unseal_failures_total{reason="revoked"}')).toBe(2);
+    expect(await metric(fx.gateway, 'token_swap_revocations_total{cause="client",app="default"}')).toBe(1);
+    expect(await metric(second, 'token_swap_unseal_failures_total{reason="revoked",app="default"}')).toBe(2);
   });
 
   it('answers 200 {} to an invalid or unknown token and to the refresh_token alias, 400 without a token', async () => {
@@ -296,8 +296,8 @@ describe('rotation with reuse detection', () => {
       error: 'invalid_grant',
     });
     expect(fx.fake.calls.refreshToken).toBe(calls);
-    expect(await metric(second, 'token_swap_revocations_total{cause="reuse"}')).toBe(1);
-    expect(await metric(second, 'token_swap_unseal_failures_total{reason="reused"}')).toBe(1);
+    expect(await metric(second, 'token_swap_revocations_total{cause="reuse",app="default"}')).toBe(1);
+    expect(await metric(second, 'token_swap_unseal_failures_total{reason="reused",app="default"}')).toBe(1);
   });
 
   it('lets a retry inside the grace window and two concurrent refreshes of one token succeed', async () => {

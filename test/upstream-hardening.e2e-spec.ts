@@ -83,7 +83,7 @@ describe('token answers the gateway cannot use', () => {
   it('counts a swap answer without a refresh token as an upstream error, not an upstream success', async () => {
     const fx = fixtures.answers;
     const series = (outcome: string) =>
-      `token_swap_upstream_request_duration_seconds_count{operation="swap",outcome="${outcome}"}`;
+      `token_swap_upstream_request_duration_seconds_count{operation="swap",outcome="${outcome}",app="default"}`;
     const [successes, errors] = [await metric(fx, series('success')), await metric(fx, series('error'))];
     fx.fake.state.mode = 'missingRefreshToken';
     const answer = await fx.call('/swap', { code: fx.code() });
@@ -95,7 +95,7 @@ describe('token answers the gateway cannot use', () => {
 
   it('refuses at the swap an upstream refresh token too long to seal into a token a client can send back', async () => {
     const fx = fixtures.answers;
-    const errors = 'token_swap_upstream_request_duration_seconds_count{operation="swap",outcome="error"}';
+    const errors = 'token_swap_upstream_request_duration_seconds_count{operation="swap",outcome="error",app="default"}';
     const before = await metric(fx, errors);
     fx.fake.state.refreshTokenLength = LONGEST_SEALABLE + 1;
     const answer = await fx.call('/swap', { code: fx.code() });

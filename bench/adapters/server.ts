@@ -92,20 +92,21 @@ function requiredEnv(name: string): string {
 
 const dist = await loadDist();
 const clientId = requiredEnv('BENCH_CLIENT_ID');
-const config = {
+const benchApp = {
+  id: 'default',
   clientId,
   clientSecret: requiredEnv('BENCH_CLIENT_SECRET'),
   redirectUris: [requiredEnv('BENCH_REDIRECT_URI')],
   tokenUrl: new URL(requiredEnv('BENCH_TOKEN_URL')),
-  upstreamTimeoutMs: 5000,
-} as GatewayConfig;
+};
+const config = { apps: [benchApp] } as unknown as GatewayConfig;
 const { keys, problems } = dist.parseEncryptionKeys(requiredEnv('BENCH_ENCRYPTION_KEY'));
 if (problems.length > 0) throw new Error(`BENCH_ENCRYPTION_KEY: ${problems.join('; ')}`);
 const keyRing = await dist.KeyRing.create(keys);
 const sealer = new dist.RefreshTokenSealer(keyRing, { clientId, maxAgeSeconds: 180 * 86_400 });
 // No metrics in this comparison of adapters: the observer does nothing.
 const upstream = new dist.UpstreamTokenClient(
-  config,
+  { ...benchApp, upstreamTimeoutMs: 5000 },
   { observeUpstream: () => {}, observeRetry: () => {} },
   new dist.CircuitBreaker(dist.DEFAULT_CIRCUIT),
   sealer,
@@ -117,7 +118,12 @@ const lifecycle = new dist.TokenLifecycle(
   { rotation: false, reuseGraceSeconds: 60, redisPrefix: 'tsg:', sharedStore: false },
   { familyRevoked: () => {}, legacyToken: () => {} },
 );
-const tokenService = new dist.TokenService(config, sealer, upstream, lifecycle);
+const tokenService = new dist.TokenService(
+  config,
+  new Map([['default', sealer]]),
+  new Map([['default', upstream]]),
+  new Map([['default', lifecycle]]),
+);
 
 const TOKEN_SERVICE = 'BENCH_TOKEN_SERVICE';
 let completed = 0;
@@ -132,11 +138,11 @@ class BenchTokensController {
   }
 
   swap(body: unknown, contentType: string | undefined): Promise<TokenResponseBody> {
-    return counted(() => this.tokens.swap(dist.toSwapRequest(fields(body, contentType))));
+    return counted(() => this.tokens.swap('default', dist.toSwapRequest(fields(body, contentType))));
   }
 
   refresh(body: unknown, contentType: string | undefined): Promise<TokenResponseBody> {
-    return counted(() => this.tokens.refresh(dist.toRefreshRequest(fields(body, contentType))));
+    return counted(() => this.tokens.refresh('default', dist.toRefreshRequest(fields(body, contentType))));
   }
 }
 

@@ -15,6 +15,19 @@ export class GatewayError extends Error {
   }
 }
 
+// DESIGN §11: an app id, as the gateway's APPS_FILE names it.
+const APP_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/**
+ * The base URL of one app's routes (`<gateway>/apps/<id>`, DESIGN §11), or the gateway URL itself
+ * without an app (the unprefixed routes serve the gateway's DEFAULT_APP). Throws on a bad id.
+ */
+export function appRoutesBase(gateway: string, app: string | undefined): string {
+  if (app === undefined) return gateway;
+  if (!APP_ID.test(app)) throw new RangeError('--app must be 1-32 characters of a-z, 0-9 and -');
+  return `${gateway.replace(/\/+$/, '')}/apps/${app}`;
+}
+
 /** POSTs a form to `<gateway><path>` (the gateway URL may carry a BASE_PATH) and returns the JSON answer. */
 export async function postForm(gateway: string, path: string, fields: Record<string, string>): Promise<unknown> {
   const url = `${gateway.replace(/\/+$/, '')}${path}`;

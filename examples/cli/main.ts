@@ -3,13 +3,13 @@
  * system browser, keeps the tokens in a file only its owner can read, and hands out a valid access
  * token, refreshing it through the gateway. Node builtins only.
  *
- *   npm run client -- login  --gateway <url> --client-id <id> [--authorize-url <url>] [--scope <scopes>]
+ *   npm run client -- login  --gateway <url> [--app <id>] --client-id <id> [--authorize-url <url>] [--scope <scopes>]
  *                            [--redirect-port <port>] [--token-file <path>] [--no-browser]
- *   npm run client -- token  --gateway <url> [--token-file <path>] [--min-validity <seconds>]
- *   npm run client -- logout --gateway <url> [--token-file <path>]
+ *   npm run client -- token  --gateway <url> [--app <id>] [--token-file <path>] [--min-validity <seconds>]
+ *   npm run client -- logout --gateway <url> [--app <id>] [--token-file <path>]
  */
 import { parseArgs } from 'node:util';
-import { GatewayError } from './gateway.ts';
+import { appRoutesBase, GatewayError } from './gateway.ts';
 import { login } from './login.ts';
 import { logout, validAccessToken } from './session.ts';
 import { defaultTokenFile } from './token-file.ts';
@@ -18,7 +18,8 @@ const USAGE = `usage: npm run client -- <login|token|logout> --gateway <url> [op
   login   --client-id <id> [--authorize-url <url>] [--scope <scopes>] [--redirect-port <port>] [--no-browser]
   token   [--min-validity <seconds>]   prints a valid access token
   logout                               revokes the sign-in at the gateway and deletes the stored tokens
-  all     [--token-file <path>]        default: ${defaultTokenFile()}`;
+  all     [--token-file <path>]        default: ${defaultTokenFile()}
+          [--app <id>]                 the gateway's routes of that app (/apps/<id>/...); default: its DEFAULT_APP`;
 
 class UsageError extends Error {}
 
@@ -35,6 +36,7 @@ async function run(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       gateway: { type: 'string' },
+      app: { type: 'string' },
       'client-id': { type: 'string' },
       'authorize-url': { type: 'string', default: 'https://accounts.spotify.com/authorize' },
       scope: { type: 'string' },
@@ -46,8 +48,13 @@ async function run(argv: string[]): Promise<void> {
   });
   const [command, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
-  const gateway = values.gateway;
-  if (!gateway || URL.parse(gateway) === null) throw new UsageError('--gateway <url> is required');
+  if (!values.gateway || URL.parse(values.gateway) === null) throw new UsageError('--gateway <url> is required');
+  let gateway: string;
+  try {
+    gateway = appRoutesBase(values.gateway, values.app);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const tokenFile = values['token-file'] ?? defaultTokenFile();
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const note = (line: string) => process.stderr.write(`${line}\n`);

@@ -31,10 +31,10 @@ describe('loadConfig', () => {
     expect(config.opsPort).toBe(9464);
     expect(config.opsHost).toBe('0.0.0.0');
     expect(config.basePath).toBe('');
-    expect(config.tokenUrl.href).toBe('https://accounts.spotify.com/api/token');
+    expect(config.apps[0]!.tokenUrl.href).toBe('https://accounts.spotify.com/api/token');
     expect(config.upstreamTimeoutMs).toBe(5000);
     expect(config.refreshTokenMaxAgeSeconds).toBe(180 * 86_400);
-    expect(config.redirectUris).toEqual(['myapp://callback', 'https://example.com/cb']);
+    expect(config.apps[0]!.redirectUris).toEqual(['myapp://callback', 'https://example.com/cb']);
     expect(config.rateLimit).toMatchObject({
       enabled: true,
       swapPerIp: { limit: 30, windowSeconds: 60 },
@@ -81,7 +81,7 @@ describe('loadConfig', () => {
     const directory = mkdtempSync(join(tmpdir(), 'tsg-config-'));
     writeFileSync(join(directory, 'secret'), 'from-a-file\n');
     const { SPOTIFY_CLIENT_SECRET: _unused, ...rest } = minimal;
-    expect(loadConfig({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'secret') }).clientSecret).toBe(
+    expect(loadConfig({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'secret') }).apps[0]!.clientSecret).toBe(
       'from-a-file',
     );
     expect(problemsOf({ ...rest, SPOTIFY_CLIENT_SECRET_FILE: join(directory, 'missing') }).join()).toContain(
@@ -224,7 +224,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '10.0.0.0/8, ::1',
       CORS_ORIGINS: 'https://a.example, http://localhost:3000',
     });
-    expect(config.tokenUrl.port).toBe('4010');
+    expect(config.apps[0]!.tokenUrl.port).toBe('4010');
     expect(config.trustProxy).toEqual(['10.0.0.0/8', '::1']);
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:3000']);
     expect(loadConfig({ ...minimal, TRUST_PROXY: '2' }).trustProxy).toBe(2);

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_APP_ID, SPOTIFY_TOKEN_URL, tokenUrlProblem, type AppSettings } from './app-settings.js';
+import { readAppsFile, type AppDefaults } from './apps-file.js';
 import { parseDurationSeconds, parseRateLimit, type RateLimit } from './durations.js';
 import { parseEncryptionKeys, type EncryptionKeyEntry } from './encryption-keys.js';
 import { REDIS_VARIABLES, redisSettingsFrom, type RedisSettings } from './redis-settings.js';
@@ -10,7 +12,7 @@ import {
   type TracingSettings,
 } from './tracing-settings.js';
 
-export const SPOTIFY_TOKEN_URL = 'https://accounts.spotify.com/api/token';
+export { SPOTIFY_TOKEN_URL } from './app-settings.js';
 
 /** Variables that hold secrets: they may come from `NAME_FILE`, and their values are never echoed. */
 export const SECRET_VARIABLES = [
@@ -42,14 +44,18 @@ export interface GatewayConfig {
   /** Address of the ops listener (metrics, probes); HOST unless OPS_HOST says otherwise. */
   opsHost: string;
   basePath: string;
-  clientId: string;
-  clientSecret: string;
-  redirectUris: string[];
-  tokenUrl: URL;
+  /**
+   * The apps of DESIGN §11, from APPS_FILE or, without it, the one app `default` of the SPOTIFY_*
+   * variables: the one record of each app's client, upstream, limits and token lifetimes.
+   */
+  apps: AppSettings[];
+  /** The app the unprefixed routes serve (DEFAULT_APP); undefined: they answer 404. */
+  defaultApp: string | undefined;
   upstreamTimeoutMs: number;
   encryptionKeys: EncryptionKeyEntry[];
+  /** REFRESH_TOKEN_MAX_AGE: the default of every app's refreshToken.maxAgeSeconds (read from `apps`). */
   refreshTokenMaxAgeSeconds: number;
-  /** The refresh-token lifecycle of DESIGN §8. */
+  /** The refresh-token lifecycle of DESIGN §8; rotation and grace are the apps' defaults (read from `apps`). */
   lifecycle: {
     rotation: boolean;
     reuseGraceSeconds: number;
@@ -59,6 +65,7 @@ export interface GatewayConfig {
   };
   /** The Redis topology and connection settings (DESIGN §6); undefined without Redis. */
   redis: RedisSettings | undefined;
+  /** The limits of DESIGN §4; the three limits are the apps' defaults (read from `apps`). */
   rateLimit: {
     enabled: boolean;
     swapPerIp: RateLimit;
@@ -142,11 +149,6 @@ const listenAddress = optional(z.string()).refine(
   { message: 'must be an IP address (0.0.0.0 or :: for all interfaces) or a host name' },
 );
 
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 const environmentSchema = z.object({
   PORT: port(8080),
   HOST: listenAddress.transform((value) => value ?? '0.0.0.0'),
@@ -170,14 +172,15 @@ const environmentSchema = z.object({
   }),
   SPOTIFY_TOKEN_URL: optional(z.string()).transform((value, ctx) => {
     const text = value ?? SPOTIFY_TOKEN_URL;
-    const url = URL.canParse(text) ? new URL(text) : undefined;
     // Plain http would send the client secret in the clear; it is allowed only to a loopback
     // address, for the fake accounts service of tests and the demo.
-    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname)))) {
-      ctx.addIssue({ code: 'custom', message: 'must be an https URL (http only to a loopback address)' });
-    }
-    return url as URL;
+    const problem = tokenUrlProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    return (problem ? undefined : new URL(text)) as URL;
   }),
+  // DESIGN §11: the apps file; the SPOTIFY_* variables above define the one app `default` without it.
+  APPS_FILE: optional(z.string()),
+  DEFAULT_APP: optional(z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be an app id')),
   UPSTREAM_TIMEOUT_MS: optional(z.string())
     .transform((value) => (value === undefined ? 5000 : Number(value)))
     .pipe(z.number().int('must be an integer').min(100, 'must be at least 100').max(120_000, 'must be at most 120000')),
@@ -271,9 +274,29 @@ export class ConfigurationError extends Error {
   }
 }
 
+// The variables of the one app `default` (DESIGN §11 compatibility); APPS_FILE replaces them.
+const SPOTIFY_APP_VARIABLES = {
+  SPOTIFY_CLIENT_ID: true,
+  SPOTIFY_CLIENT_SECRET: true,
+  SPOTIFY_REDIRECT_URI: true,
+  SPOTIFY_TOKEN_URL: true,
+} as const;
+const appsFileSchema = environmentSchema.omit(SPOTIFY_APP_VARIABLES);
+
+// Only to read an apps file while another variable is wrong, so that every problem is listed.
+const FALLBACK_APP_DEFAULTS: AppDefaults = {
+  limits: {
+    swapPerIp: { limit: 1, windowSeconds: 1 },
+    refreshPerIp: { limit: 1, windowSeconds: 1 },
+    refreshPerToken: { limit: 1, windowSeconds: 1 },
+  },
+  refreshToken: { maxAgeSeconds: 1, rotation: false, reuseGraceSeconds: 0 },
+};
+
 /** Validates the environment into a typed configuration; lists every problem at once. */
 export function parseGatewayConfig(environment: Record<string, string | undefined>): GatewayConfig {
-  const result = environmentSchema.safeParse(environment);
+  const appsFile = environment.APPS_FILE || undefined;
+  const result = (appsFile ? appsFileSchema : environmentSchema).safeParse(environment);
   // zod's messages describe the rule, never the rejected value, so secrets stay out of them.
   const problems = result.success
     ? []
@@ -281,18 +304,61 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
   // The Redis settings are checked across variables (one topology, a master name with the sentinels).
   const redis = redisSettingsFrom(environment, problems);
   const tracing = tracingSettingsFrom(environment, problems);
-  if (!result.success || problems.length > 0) throw new ConfigurationError(problems);
-  const env = result.data;
+  const env = result.success ? (result.data as z.infer<typeof environmentSchema>) : undefined;
+  const defaults: AppDefaults = env
+    ? {
+        limits: {
+          swapPerIp: env.RATE_LIMIT_SWAP_PER_IP,
+          refreshPerIp: env.RATE_LIMIT_REFRESH_PER_IP,
+          refreshPerToken: env.RATE_LIMIT_REFRESH_PER_TOKEN,
+        },
+        refreshToken: {
+          maxAgeSeconds: env.REFRESH_TOKEN_MAX_AGE,
+          rotation: env.REFRESH_TOKEN_ROTATION,
+          reuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE,
+        },
+      }
+    : FALLBACK_APP_DEFAULTS;
+  let apps: AppSettings[] = [];
+  if (appsFile) {
+    const spotifySet = Object.keys(SPOTIFY_APP_VARIABLES).filter((name) => environment[name]);
+    if (spotifySet.length > 0) {
+      problems.push(`APPS_FILE: set either APPS_FILE or the SPOTIFY_* variables, not both (${spotifySet.join(', ')})`);
+    }
+    const read = readAppsFile(appsFile, defaults, environment);
+    problems.push(...read.problems);
+    apps = read.apps;
+  } else if (env) {
+    apps = [
+      {
+        id: DEFAULT_APP_ID,
+        provider: 'spotify',
+        clientId: env.SPOTIFY_CLIENT_ID,
+        clientSecret: env.SPOTIFY_CLIENT_SECRET,
+        redirectUris: env.SPOTIFY_REDIRECT_URI,
+        tokenUrl: env.SPOTIFY_TOKEN_URL,
+        tokenAuthMethod: 'client_secret_basic',
+        passThroughFields: [],
+        ...defaults,
+      },
+    ];
+  }
+  const defaultApp = environment.DEFAULT_APP || undefined;
+  if (defaultApp !== undefined && apps.length > 0 && !apps.some((app) => app.id === defaultApp)) {
+    problems.push('DEFAULT_APP: names no configured app');
+  }
+  if (!env || problems.length > 0) throw new ConfigurationError(problems);
   return {
     port: env.PORT,
     host: env.HOST,
     opsPort: env.OPS_PORT,
     opsHost: env.OPS_HOST ?? env.HOST,
     basePath: env.BASE_PATH,
-    clientId: env.SPOTIFY_CLIENT_ID,
-    clientSecret: env.SPOTIFY_CLIENT_SECRET,
-    redirectUris: env.SPOTIFY_REDIRECT_URI,
-    tokenUrl: env.SPOTIFY_TOKEN_URL,
+    apps,
+    // The app `default` when there is one, else the only app; with several and none named: none.
+    defaultApp:
+      defaultApp ??
+      (apps.some((app) => app.id === DEFAULT_APP_ID) ? DEFAULT_APP_ID : apps.length === 1 ? apps[0]!.id : undefined),
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
     encryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
     refreshTokenMaxAgeSeconds: env.REFRESH_TOKEN_MAX_AGE,

@@ -21,3 +21,11 @@ export class ClientGoneError extends Error {
     this.name = 'ClientGoneError';
   }
 }
+
+/** `/apps/<id>/…` names no configured app, or an unprefixed route with no DEFAULT_APP. Maps to 404. */
+export class UnknownAppError extends Error {
+  constructor() {
+    super('no such app');
+    this.name = 'UnknownAppError';
+  }
+}

@@ -5,11 +5,11 @@ import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import type { LoadShedder } from '../overload/load-shedding.js';
 import { accountForRequest } from '../observability/request-accounting.js';
 import type { RequestSpanEnd } from '../tracing/gateway-tracing.js';
-import { readTokenRequest, tokenRouteKind } from '../tokens/token-routes.js';
+import { readTokenRequest, routeNamesApp, tokenRouteKind } from '../tokens/token-routes.js';
 import { clientAddressResolver } from './client-address.js';
 import { isDraining, startDraining } from './connection-drain.js';
 import { CONTRACT_HEADERS } from './contract-headers.js';
-import { ClientGoneError } from './edge-errors.js';
+import { ClientGoneError, UnknownAppError } from './edge-errors.js';
 import { attachRequestContext, currentRequestContext, RequestContext, requestContext } from './request-context.js';
 import { MAX_BODY_BYTES } from './request-limits.js';
 import { parseTokenRequestBody, type RequestFields } from './token-request-body.js';
@@ -21,6 +21,9 @@ export interface HttpEdgeOptions {
   shedder: LoadShedder;
   /** Tracing's server spans, ended by the accounting; undefined when tracing is off. */
   requestSpans?: RequestSpanEnd | undefined;
+  /** The configured app ids (DESIGN §11), and the one the unprefixed token routes serve. */
+  apps: readonly string[];
+  defaultApp: string | undefined;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface HttpEdgeOptions {
  */
 export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetrics, options: HttpEdgeOptions): void {
   const clientAddress = clientAddressResolver(options.trustProxy);
+  const apps = new Set(options.apps);
 
   // Fastify's own JSON and text parsers would answer 415 to a body with no Content-Type and
   // accept text/plain; ours follows the contract for every media type.
@@ -54,13 +58,22 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const kind = route.startsWith(options.basePath) ? tokenRouteKind(route.slice(options.basePath.length)) : undefined;
+    const path = route.startsWith(options.basePath) ? route.slice(options.basePath.length) : undefined;
+    const kind = path === undefined ? undefined : tokenRouteKind(path);
+    // The app, decided once: the path's id, or DEFAULT_APP on the unprefixed routes (DESIGN §11).
+    const app =
+      kind === undefined
+        ? undefined
+        : routeNamesApp(path!)
+          ? (request.params as { app?: string }).app
+          : options.defaultApp;
+    const known = app !== undefined && apps.has(app);
     // Decided once, here: a client that resets its connection right after sending must not reach
     // the limiter without an address (and so without a bucket); one without any is refused.
     const socket = request.raw.socket;
     const peer = peerAddresses.get(socket) ?? socket.remoteAddress;
     const clientIp = clientAddress(peer, request.headers['x-forwarded-for']);
-    const context = new RequestContext(route, kind, clientIp ?? '');
+    const context = new RequestContext(route, kind, clientIp ?? '', known ? app : undefined);
     attachRequestContext(request, context);
     // A client that leaves before its answer is sent (while the body arrives, or while upstream is
     // called) is never seen by onResponse, and Fastify's onRequestAbort misses those that leave
@@ -69,7 +82,9 @@ export function configureHttpEdge(fastify: FastifyInstance, metrics: GatewayMetr
       if (context.admitted) options.shedder.release();
       if (!reply.raw.writableFinished) accountForRequest(metrics, request, undefined, 'aborted', options.requestSpans);
     });
-    done(clientIp === undefined ? new ClientGoneError() : undefined);
+    done(
+      clientIp === undefined ? new ClientGoneError() : kind !== undefined && !known ? new UnknownAppError() : undefined,
+    );
   });
 
   fastify.addHook('preHandler', (request, _reply, done) => {

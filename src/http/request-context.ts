@@ -12,7 +12,7 @@ export interface UpstreamCallFacts {
 /**
  * What the gateway knows about one request, each fact decided once by the stage that first knows
  * it and read-only for every later stage:
- * - route, routeKind and clientIp: the edge, when the request arrives (http-edge.ts, onRequest);
+ * - route, routeKind, app and clientIp: the edge, when the request arrives (http-edge.ts, onRequest);
  * - tokenRequest (and so the operation): the edge, right after the body is parsed (preHandler);
  * - admitted: the edge, when the load shedder let the token request in (preHandler);
  * - failure: the error filter, the one place errors arrive (wire-error.filter.ts);
@@ -34,6 +34,8 @@ export class RequestContext {
     readonly routeKind: TokenRouteKind | undefined,
     /** The client's address (see client-address.ts); empty only for a refused request whose socket was gone. */
     readonly clientIp: string,
+    /** The configured app a token route serves (DESIGN §11); undefined elsewhere and for an unknown id. */
+    readonly app: string | undefined = undefined,
   ) {}
 
   get tokenRequest(): TokenRequest | undefined {

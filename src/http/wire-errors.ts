@@ -17,7 +17,7 @@ import {
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../upstream/upstream-errors.js';
-import { ClientGoneError, MethodNotAllowedError, UnsupportedMediaTypeError } from './edge-errors.js';
+import { ClientGoneError, MethodNotAllowedError, UnknownAppError, UnsupportedMediaTypeError } from './edge-errors.js';
 import { MAX_BODY_BYTES } from './request-limits.js';
 
 /** Label values of token_swap_requests_total{outcome}: why a token request ended as it did. */
@@ -165,6 +165,8 @@ export function toWireError(exception: unknown): WireError {
   if (exception instanceof MethodNotAllowedError) {
     return wire(405, 'invalid_request', 'method not allowed', 'invalid_request', { allow: exception.allow });
   }
+  // Answered exactly as an unknown path: no hint of which ids exist.
+  if (exception instanceof UnknownAppError) return wire(404, 'invalid_request', 'not found', 'invalid_request');
   if (exception instanceof HttpException) return fromHttpException(exception);
   return wire(500, 'server_error', 'internal error', 'internal_error');
 }

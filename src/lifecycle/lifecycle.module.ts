@@ -1,29 +1,29 @@
 import { Module } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import type { AppSettings } from '../config/app-settings.js';
 import { GATEWAY_CONFIG } from '../config/config.module.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { GATEWAY_REDIS, type GatewayRedis } from '../redis/gateway-redis.js';
-import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { appKeyPrefix } from '../redis/key-space.js';
+import { APP_SEALERS, type RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
 import { SealingModule } from '../sealing/sealing.module.js';
-import { TOKEN_STATE_STORE, type TokenStateStore } from './family-state.js';
+import type { TokenStateStore } from './family-state.js';
 import { MemoryTokenStateStore } from './memory-token-state-store.js';
 import { RedisTokenStateStore } from './redis-token-state-store.js';
 import { ResilientTokenStateStore } from './resilient-token-state-store.js';
-import { TokenLifecycle } from './token-lifecycle.js';
+import { APP_LIFECYCLES, TokenLifecycle } from './token-lifecycle.js';
 
 function tokenStateStore(
   config: GatewayConfig,
+  app: AppSettings,
   redis: GatewayRedis | undefined,
   metrics: GatewayMetrics,
   logger: PinoLogger,
 ): TokenStateStore {
-  if (!redis) {
-    logger.warn('no Redis is configured: revocations and rotation state are kept in this process only');
-    return new MemoryTokenStateStore();
-  }
+  if (!redis) return new MemoryTokenStateStore();
   return new ResilientTokenStateStore(
-    new RedisTokenStateStore(redis, config.rateLimit.redisPrefix),
+    new RedisTokenStateStore(redis, appKeyPrefix(config.rateLimit.redisPrefix, app.id)),
     config.lifecycle.stateRedisFailure,
     () => metrics.countTokenStateError(),
     logger,
@@ -34,36 +34,38 @@ function tokenStateStore(
   imports: [SealingModule],
   providers: [
     {
-      provide: TOKEN_STATE_STORE,
-      inject: [GATEWAY_CONFIG, GATEWAY_REDIS, GatewayMetrics, PinoLogger],
-      useFactory: tokenStateStore,
-    },
-    {
-      provide: TokenLifecycle,
-      inject: [GATEWAY_CONFIG, RefreshTokenSealer, TOKEN_STATE_STORE, GATEWAY_REDIS, GatewayMetrics],
+      provide: APP_LIFECYCLES,
+      inject: [GATEWAY_CONFIG, APP_SEALERS, GATEWAY_REDIS, GatewayMetrics, PinoLogger],
       useFactory: (
         config: GatewayConfig,
-        sealer: RefreshTokenSealer,
-        store: TokenStateStore,
+        sealers: ReadonlyMap<string, RefreshTokenSealer>,
         redis: GatewayRedis | undefined,
         metrics: GatewayMetrics,
-      ) =>
-        new TokenLifecycle(
-          sealer,
-          store,
-          {
-            rotation: config.lifecycle.rotation,
-            reuseGraceSeconds: config.lifecycle.reuseGraceSeconds,
-            redisPrefix: config.rateLimit.redisPrefix,
-            sharedStore: redis !== undefined,
-          },
-          {
-            familyRevoked: (cause) => metrics.countRevocation(cause),
-            legacyToken: (outcome) => metrics.countLegacyToken(outcome),
-          },
-        ),
+        logger: PinoLogger,
+      ): ReadonlyMap<string, TokenLifecycle> => {
+        if (!redis) logger.warn('no Redis is configured: revocations and rotation state are kept in this process only');
+        return new Map(
+          config.apps.map((app) => [
+            app.id,
+            new TokenLifecycle(
+              sealers.get(app.id)!,
+              tokenStateStore(config, app, redis, metrics, logger),
+              {
+                rotation: app.refreshToken.rotation,
+                reuseGraceSeconds: app.refreshToken.reuseGraceSeconds,
+                redisPrefix: appKeyPrefix(config.rateLimit.redisPrefix, app.id),
+                sharedStore: redis !== undefined,
+              },
+              {
+                familyRevoked: (cause) => metrics.countRevocation(app.id, cause),
+                legacyToken: (outcome) => metrics.countLegacyToken(outcome),
+              },
+            ),
+          ]),
+        );
+      },
     },
   ],
-  exports: [TokenLifecycle],
+  exports: [APP_LIFECYCLES],
 })
 export class LifecycleModule {}

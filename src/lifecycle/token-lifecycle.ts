@@ -56,6 +56,11 @@ export class TokenLifecycle {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
+  /** The family-state store this lifecycle uses (for tracing, which wraps it at start). */
+  get stateStore(): TokenStateStore {
+    return this.store;
+  }
+
   /** The sealed token of `request`, opened once per request; rejects with UnsealError. */
   open(request: object, sealed: string): Promise<OpenedToken> {
     let opening = this.opened.get(request);
@@ -147,3 +152,6 @@ export class TokenLifecycle {
     this.observer.familyRevoked(cause);
   }
 }
+
+/** Injection token of each app's lifecycle, by app id (family state per app, DESIGN §11). */
+export const APP_LIFECYCLES = Symbol('APP_LIFECYCLES');

@@ -57,15 +57,15 @@ export class GatewayMetrics {
 
   private readonly requests = new Counter({
     name: 'token_swap_requests_total',
-    help: 'Token requests by operation and outcome.',
-    labelNames: ['operation', 'outcome'] as const,
+    help: 'Token requests by operation, outcome and app.',
+    labelNames: ['operation', 'outcome', 'app'] as const,
     registers: [this.registry],
   });
 
   private readonly upstreamDuration = new Histogram({
     name: 'token_swap_upstream_request_duration_seconds',
-    help: 'Duration of calls to the upstream token endpoint, by operation and outcome.',
-    labelNames: ['operation', 'outcome'] as const,
+    help: 'Duration of calls to the upstream token endpoint, by operation, outcome and app.',
+    labelNames: ['operation', 'outcome', 'app'] as const,
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
     enableExemplars: this.exemplars,
@@ -80,15 +80,15 @@ export class GatewayMetrics {
 
   private readonly unsealFailures = new Counter({
     name: 'token_swap_unseal_failures_total',
-    help: 'Sealed refresh tokens refused, by reason.',
-    labelNames: ['reason'] as const,
+    help: 'Sealed refresh tokens refused, by reason and app.',
+    labelNames: ['reason', 'app'] as const,
     registers: [this.registry],
   });
 
   private readonly rateLimited = new Counter({
     name: 'token_swap_rate_limited_total',
-    help: 'Requests refused by a rate limit, by throttler.',
-    labelNames: ['throttler'] as const,
+    help: 'Requests refused by a rate limit, by throttler and app.',
+    labelNames: ['throttler', 'app'] as const,
     registers: [this.registry],
   });
 
@@ -100,8 +100,8 @@ export class GatewayMetrics {
 
   private readonly revocations = new Counter({
     name: 'token_swap_revocations_total',
-    help: 'Token families revoked: by the client (POST /revoke) or on reuse of a rotated token.',
-    labelNames: ['cause'] as const,
+    help: 'Token families revoked: by the client (POST /revoke) or on reuse of a rotated token, by app.',
+    labelNames: ['cause', 'app'] as const,
     registers: [this.registry],
   });
 
@@ -138,27 +138,35 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  /** `exemplars`: the two duration histograms keep a trace id per bucket (tracing on, docs/tracing.md). */
-  constructor(private readonly exemplars = false) {
+  /**
+   * `apps`: the configured app ids (DESIGN §11), the closed set of the `app` label; `exemplars`: the
+   * two duration histograms keep a trace id per bucket (tracing on, docs/tracing.md).
+   */
+  constructor(
+    apps: readonly string[] = ['default'],
+    private readonly exemplars = false,
+  ) {
     // The event-loop delay histogram samples on a timer; prom-client's default of 10 ms wakes an
     // idle gateway 100 times a second (about 9 ms of CPU per second here, as much as 40 µs per
     // request at a few hundred requests per second). 100 ms still gives 150 samples per 15-s scrape.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Counters start at zero for every known label set, so rate() and increase() see the first event.
-    for (const operation of TOKEN_OPERATIONS)
-      for (const outcome of REQUEST_OUTCOMES) this.requests.inc({ operation, outcome }, 0);
-    for (const reason of UNSEAL_FAILURE_REASONS) this.unsealFailures.inc({ reason }, 0);
-    for (const throttler of THROTTLER_NAMES) this.rateLimited.inc({ throttler }, 0);
+    for (const app of apps) {
+      for (const operation of TOKEN_OPERATIONS)
+        for (const outcome of REQUEST_OUTCOMES) this.requests.inc({ operation, outcome, app }, 0);
+      for (const reason of UNSEAL_FAILURE_REASONS) this.unsealFailures.inc({ reason, app }, 0);
+      for (const throttler of THROTTLER_NAMES) this.rateLimited.inc({ throttler, app }, 0);
+      for (const cause of REVOCATION_CAUSES) this.revocations.inc({ cause, app }, 0);
+      // Likewise the upstream histogram (2 × 6 label sets per app), so the first failure of a pod shows in rate().
+      for (const operation of UPSTREAM_OPERATIONS)
+        for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome, app });
+    }
     this.storageErrors.inc(0);
-    for (const cause of REVOCATION_CAUSES) this.revocations.inc({ cause }, 0);
     for (const outcome of LEGACY_TOKEN_OUTCOMES) this.legacyTokens.inc({ outcome }, 0);
     this.tokenStateErrors.inc(0);
     for (const state of REDIS_CONNECTION_STATES) this.redisConnectionState.set({ state }, 0);
     this.redisReconnects.inc(0);
     for (const reason of CONNECTION_REFUSALS) this.connectionsRefused.inc({ reason }, 0);
-    // Likewise the upstream histogram (2 × 6 label sets), so the first failure of a pod shows in rate().
-    for (const operation of UPSTREAM_OPERATIONS)
-      for (const outcome of UPSTREAM_OUTCOMES) this.upstreamDuration.zero({ operation, outcome });
     for (const operation of UPSTREAM_OPERATIONS) this.upstreamRetries.inc({ operation }, 0);
   }
 
@@ -169,12 +177,18 @@ export class GatewayMetrics {
     else this.httpDuration.observe(labels, seconds);
   }
 
-  countRequest(operation: TokenOperation, outcome: RequestOutcome): void {
-    this.requests.inc({ operation, outcome });
+  countRequest(app: string, operation: TokenOperation, outcome: RequestOutcome): void {
+    this.requests.inc({ operation, outcome, app });
   }
 
-  observeUpstream(operation: UpstreamOperation, outcome: UpstreamOutcome, seconds: number, traceId?: string): void {
-    const labels = { operation, outcome };
+  observeUpstream(
+    app: string,
+    operation: UpstreamOperation,
+    outcome: UpstreamOutcome,
+    seconds: number,
+    traceId?: string,
+  ): void {
+    const labels = { operation, outcome, app };
     if (this.exemplars) this.upstreamDuration.observe({ labels, value: seconds, exemplarLabels: exemplarFor(traceId) });
     else this.upstreamDuration.observe(labels, seconds);
   }
@@ -183,20 +197,20 @@ export class GatewayMetrics {
     this.upstreamRetries.inc({ operation });
   }
 
-  countUnsealFailure(reason: UnsealFailureReason): void {
-    this.unsealFailures.inc({ reason });
+  countUnsealFailure(app: string, reason: UnsealFailureReason): void {
+    this.unsealFailures.inc({ reason, app });
   }
 
-  countRateLimited(throttler: string): void {
-    this.rateLimited.inc({ throttler });
+  countRateLimited(app: string, throttler: string): void {
+    this.rateLimited.inc({ throttler, app });
   }
 
   countStorageError(): void {
     this.storageErrors.inc();
   }
 
-  countRevocation(cause: RevocationCause): void {
-    this.revocations.inc({ cause });
+  countRevocation(app: string, cause: RevocationCause): void {
+    this.revocations.inc({ cause, app });
   }
 
   countLegacyToken(outcome: LegacyTokenOutcome): void {

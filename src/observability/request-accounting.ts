@@ -43,7 +43,13 @@ export function accountForRequest(
             : 'internal_error';
   const durationMs = reply ? reply.elapsedTime : context ? performance.now() - context.arrivedAt : 0;
   const loggedOutcome = context?.operation || failure !== undefined || end === 'aborted' ? outcome : undefined;
-  const trace = spans?.end(request, { route, status, operation: context?.operation, outcome: loggedOutcome });
+  const trace = spans?.end(request, {
+    route,
+    status,
+    app: context?.app,
+    operation: context?.operation,
+    outcome: loggedOutcome,
+  });
 
   if (status !== undefined)
     metrics.observeHttpRequest(
@@ -53,9 +59,11 @@ export function accountForRequest(
       durationMs / 1000,
       trace?.sampled ? trace.traceId : undefined,
     );
-  if (context?.operation) metrics.countRequest(context.operation, outcome);
-  if (failure instanceof UnsealError) metrics.countUnsealFailure(failure.reason);
-  if (failure instanceof RateLimitedError) metrics.countRateLimited(failure.throttler);
+  // An operation is read only for a configured app (the edge refuses others first).
+  const app = context?.app;
+  if (context?.operation && app) metrics.countRequest(app, context.operation, outcome);
+  if (failure instanceof UnsealError && app) metrics.countUnsealFailure(app, failure.reason);
+  if (failure instanceof RateLimitedError && app) metrics.countRateLimited(app, failure.throttler);
 
   const level = end === 'aborted' ? 'debug' : status! >= 500 ? 'warn' : 'info';
   request.log[level](
@@ -65,6 +73,7 @@ export function accountForRequest(
       status,
       durationMs: Math.round(durationMs * 10) / 10,
       clientIp: context?.clientIp || undefined,
+      app,
       operation: context?.operation,
       outcome: loggedOutcome,
       upstreamStatus: context?.upstreamCall?.status,

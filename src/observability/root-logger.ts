@@ -23,6 +23,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'config.clientSecret',
+  'config.apps[*].clientSecret',
+  'apps[*].clientSecret',
   'config.encryptionKeys',
   'config.lifecycle.legacyTokenSecret',
   'legacyTokenSecret',

@@ -13,11 +13,18 @@ import type { GatewayMetrics } from './gateway-metrics.js';
  * keeps the last attempt's status with the time of both attempts added up (the wait between
  * them is not upstream's time).
  */
+/** Injection token of the upstream observers, one per app id (tracing adds its attempt spans to them). */
+export const APP_UPSTREAM_OBSERVERS = Symbol('APP_UPSTREAM_OBSERVERS');
+
 export class UpstreamCallObserver implements UpstreamObserver {
   /** Set by tracing when it is on (tracing/install-tracing.ts); the client calls it per attempt. */
   attemptStarting?: UpstreamObserver['attemptStarting'];
 
-  constructor(private readonly metrics: GatewayMetrics) {}
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    /** The app whose upstream client reports here (one observer per app). */
+    private readonly app: string,
+  ) {}
 
   observeUpstream(
     operation: UpstreamOperation,
@@ -26,7 +33,7 @@ export class UpstreamCallObserver implements UpstreamObserver {
     status: number | undefined,
     watch?: UpstreamAttemptWatch,
   ) {
-    this.metrics.observeUpstream(operation, outcome, seconds, watch?.traceId);
+    this.metrics.observeUpstream(this.app, operation, outcome, seconds, watch?.traceId);
     watch?.ended(outcome, status);
     const context = currentRequestContext.getStore();
     const earlierMs = context?.upstreamCall?.durationMs ?? 0;

@@ -292,3 +292,41 @@ describe('RefreshTokenSealer', () => {
     );
   });
 });
+
+describe('RefreshTokenSealer and apps (DESIGN §11)', () => {
+  const forApp = async (app: string | undefined) =>
+    new RefreshTokenSealer(await KeyRing.create([keyA]), { clientId: 'shared-client', app, maxAgeSeconds: 180 * DAY });
+
+  it("binds a token to its app: another app's sealer refuses it as wrong_client, even with the same client id", async () => {
+    const [ios, android, fallback] = [await forApp('ios'), await forApp('android'), await forApp(undefined)];
+    const token = await ios.seal('rt-1', LINEAGE);
+    await expect(ios.open(token)).resolves.toMatchObject({ rt: 'rt-1' });
+    for (const other of [android, fallback]) {
+      await expect(other.open(token)).rejects.toMatchObject({ reason: 'wrong_client' });
+    }
+    // A token without an app (the app `default`'s, and every token made before apps) is refused by a named app.
+    await expect(ios.open(await fallback.seal('rt-2', LINEAGE))).rejects.toMatchObject({ reason: 'wrong_client' });
+  });
+
+  it('writes no app into the payload of the app `default`, so tokens of a single-app gateway keep their shape', async () => {
+    const decrypt = async (sealed: string) =>
+      JSON.parse(new TextDecoder().decode((await compactDecrypt(sealed, keyA.key)).plaintext)) as Record<
+        string,
+        unknown
+      >;
+    expect(Object.keys(await decrypt(await (await forApp(undefined)).seal('rt', LINEAGE)))).toEqual([
+      'v',
+      'rt',
+      'cid',
+      'iat',
+      'aut',
+      'fam',
+      'gen',
+    ]);
+    expect((await decrypt(await (await forApp('web')).seal('rt', LINEAGE))).app).toBe('web');
+    // A v1 token (no app) still opens at the app `default`.
+    const v1 = await sealPayload({ v: 1, rt: 'old', cid: 'shared-client', iat: Math.floor(Date.now() / 1000) });
+    await expect((await forApp(undefined)).open(v1)).resolves.toMatchObject({ rt: 'old', format: 'v1' });
+    await expect((await forApp('ios')).open(v1)).rejects.toMatchObject({ reason: 'wrong_client' });
+  });
+});

@@ -36,11 +36,19 @@ interface PayloadV2 extends TokenLineage {
   v: 2;
   rt: string;
   cid: string;
+  /** The app (DESIGN §11); absent for the app `default`, as in every token made before apps. */
+  app?: string;
   iat: number;
 }
 
 export interface SealerOptions {
   clientId: string;
+  /**
+   * The app whose tokens this sealer makes and opens (DESIGN §11), written in the payload;
+   * undefined for the app `default`, whose tokens carry none, so that the tokens of a single-app
+   * gateway (v1 and v2) stay valid. A token of another app is refused as `wrong_client`.
+   */
+  app?: string;
   maxAgeSeconds: number;
   /** LEGACY_TOKEN_SECRET: reads the older Ruby servers' tokens when set. */
   legacySecret?: string;
@@ -57,8 +65,8 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Seals upstream refresh tokens into JWE (dir + A256GCM) bound to our client id, issue time and
- * lineage (payload v2, DESIGN §8), and opens them with every check of DESIGN §3 that needs no
+ * Seals upstream refresh tokens into JWE (dir + A256GCM) bound to one app's client id and app id,
+ * issue time and lineage (payload v2, DESIGN §8, §11), and opens them with every check of DESIGN §3 that needs no
  * state before anything reaches upstream. v1 tokens stay valid.
  */
 export class RefreshTokenSealer {
@@ -127,6 +135,7 @@ export class RefreshTokenSealer {
     }
     const payload = this.parsePayload(plaintext);
     if (payload.cid !== this.options.clientId) throw new UnsealError('wrong_client');
+    if ((payload.v === 2 ? payload.app : undefined) !== this.options.app) throw new UnsealError('wrong_client');
     const now = this.now();
     if (payload.iat - now > FUTURE_SKEW_SECONDS) throw new UnsealError('malformed');
     const token: OpenedToken =
@@ -148,6 +157,7 @@ export class RefreshTokenSealer {
       v: 2,
       rt: refreshToken,
       cid: this.options.clientId,
+      ...(this.options.app === undefined ? {} : { app: this.options.app }),
       iat: this.now(),
       aut: lineage.aut,
       fam: lineage.fam,
@@ -193,6 +203,7 @@ export class RefreshTokenSealer {
         payload.aut! <= payload.iat! &&
         typeof payload.fam === 'string' &&
         FAMILY.test(payload.fam) &&
+        (payload.app === undefined || (typeof payload.app === 'string' && payload.app.length > 0)) &&
         Number.isInteger(payload.gen) &&
         payload.gen! >= 0
       ) {
@@ -212,3 +223,6 @@ export class RefreshTokenSealer {
 function derivedFamily(refreshToken: string): string {
   return createHash('sha256').update('tsg-family\0').update(refreshToken).digest('base64url').slice(0, 22);
 }
+
+/** Injection token of each app's sealer, by app id (one key ring serves all apps, DESIGN §11). */
+export const APP_SEALERS = Symbol('APP_SEALERS');

@@ -1,9 +1,10 @@
 import { normalizeIp } from '@nestjs/throttler';
+import type { AppSettings } from '../config/app-settings.js';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { TokenRequest } from '../tokens/token-routes.js';
 import { THROTTLER_NAMES, type ThrottlerName } from './throttler-names.js';
 
-/** Injection token of the throttlers in force (none when RATE_LIMIT_ENABLED=false). */
+/** Injection token of each app's throttlers in force, by app id (none when RATE_LIMIT_ENABLED=false). */
 export const THROTTLERS = Symbol('THROTTLERS');
 
 /**
@@ -33,13 +34,18 @@ const TRACKERS: Record<ThrottlerName, Throttler['tracker']> = {
   refresh_token: byTokenFamily,
 };
 
-/** The throttlers of DESIGN §4 with the configured limits, in the order of throttler-names.ts. */
-export function throttlersFor(config: GatewayConfig): Throttler[] {
-  if (!config.rateLimit.enabled) return [];
+/** Each app's throttlers (DESIGN §4, §11: its own limits), in the order of throttler-names.ts. */
+export function throttlersByApp(config: GatewayConfig): ReadonlyMap<string, Throttler[]> {
+  return new Map(config.apps.map((app) => [app.id, throttlersFor(config.rateLimit.enabled, app)]));
+}
+
+/** The throttlers of DESIGN §4 with the app's limits, in the order of throttler-names.ts. */
+export function throttlersFor(enabled: boolean, app: Pick<AppSettings, 'limits'>): Throttler[] {
+  if (!enabled) return [];
   const limits: Record<ThrottlerName, { limit: number; windowSeconds: number }> = {
-    swap_ip: config.rateLimit.swapPerIp,
-    refresh_ip: config.rateLimit.refreshPerIp,
-    refresh_token: config.rateLimit.refreshPerToken,
+    swap_ip: app.limits.swapPerIp,
+    refresh_ip: app.limits.refreshPerIp,
+    refresh_token: app.limits.refreshPerToken,
   };
   return THROTTLER_NAMES.map((name) => ({
     name,

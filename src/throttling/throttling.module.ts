@@ -7,14 +7,14 @@ import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { GATEWAY_REDIS, type GatewayRedis } from '../redis/gateway-redis.js';
 import { rateLimitStoreFor } from './rate-limit-store-choice.js';
 import { RATE_LIMIT_STORE } from './rate-limit-store.js';
-import { THROTTLERS, throttlersFor } from './throttlers.js';
+import { THROTTLERS, throttlersByApp } from './throttlers.js';
 import { TokenThrottlerGuard } from './token-throttler.guard.js';
 
 @Global()
 @Module({
   imports: [LifecycleModule],
   providers: [
-    { provide: THROTTLERS, inject: [GATEWAY_CONFIG], useFactory: throttlersFor },
+    { provide: THROTTLERS, inject: [GATEWAY_CONFIG], useFactory: throttlersByApp },
     {
       provide: RATE_LIMIT_STORE,
       inject: [GATEWAY_CONFIG, GATEWAY_REDIS, GatewayMetrics, PinoLogger],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidRequestError, UnsupportedGrantTypeError } from './token-request-errors.js';
-import { readTokenRequest, TOKEN_ROUTES, tokenRouteKind } from './token-routes.js';
+import { readTokenRequest, routeNamesApp, TOKEN_ROUTE_PATHS, TOKEN_ROUTES, tokenRouteKind } from './token-routes.js';
 
 const fields = (values: Record<string, unknown>) => Object.assign(Object.create(null) as object, values);
 
@@ -15,6 +15,21 @@ describe('the token route table', () => {
     ]);
     expect(tokenRouteKind('/api/token')).toBe('dispatch');
     expect(tokenRouteKind('/metrics')).toBeUndefined();
+  });
+});
+
+describe('the app routes (DESIGN §11)', () => {
+  it('derives each token route under /apps/:app from the table, with the same kind', () => {
+    expect(TOKEN_ROUTE_PATHS).toEqual([
+      ...TOKEN_ROUTES.map((route) => route.path),
+      ...TOKEN_ROUTES.map((route) => `/apps/:app${route.path}`),
+    ]);
+    for (const route of TOKEN_ROUTES) {
+      expect(tokenRouteKind(`/apps/:app${route.path}`)).toBe(route.kind);
+      expect(routeNamesApp(`/apps/:app${route.path}`)).toBe(true);
+      expect(routeNamesApp(route.path)).toBe(false);
+    }
+    expect(tokenRouteKind('/apps/ios/swap')).toBeUndefined();
   });
 });
 

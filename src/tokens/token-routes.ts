@@ -28,13 +28,31 @@ export const TOKEN_ROUTES = [
   { path: '/revoke', kind: 'revoke' },
 ] as const satisfies readonly { path: string; kind: TokenRouteKind }[];
 
-export const TOKEN_ROUTE_PATHS: string[] = TOKEN_ROUTES.map((route) => route.path);
+/**
+ * DESIGN §11: every token route also under `/apps/<id>/`, for the app `<id>`; the unprefixed
+ * routes serve DEFAULT_APP. `:app` is the route parameter, so the route label is the template.
+ */
+export const APP_ROUTE_PREFIX = '/apps/:app';
 
-const KIND_BY_PATH = new Map<string, TokenRouteKind>(TOKEN_ROUTES.map((route) => [route.path, route.kind]));
+/** Every token route's path relative to BASE_PATH: the table's, then each under APP_ROUTE_PREFIX. */
+export const TOKEN_ROUTE_PATHS: string[] = [
+  ...TOKEN_ROUTES.map((route) => route.path),
+  ...TOKEN_ROUTES.map((route) => `${APP_ROUTE_PREFIX}${route.path}`),
+];
 
-/** The kind of a token route, by its path relative to BASE_PATH; undefined for any other path. */
+const KIND_BY_PATH = new Map<string, TokenRouteKind>([
+  ...TOKEN_ROUTES.map((route) => [route.path, route.kind] as const),
+  ...TOKEN_ROUTES.map((route) => [`${APP_ROUTE_PREFIX}${route.path}`, route.kind] as const),
+]);
+
+/** The kind of a token route, by its path template relative to BASE_PATH; undefined for any other path. */
 export function tokenRouteKind(path: string): TokenRouteKind | undefined {
   return KIND_BY_PATH.get(path);
+}
+
+/** Whether a token route's template (relative to BASE_PATH) names its app in the path. */
+export function routeNamesApp(path: string): boolean {
+  return path.startsWith(`${APP_ROUTE_PREFIX}/`);
 }
 
 /** A token request read from its fields: the operation and what it needs, decided once. */

@@ -18,16 +18,19 @@ export class TokensController {
   @HttpCode(200)
   @UseGuards(TokenThrottlerGuard)
   async perform(@Req() request: FastifyRequest): Promise<TokenResponseBody | Record<string, never>> {
-    const tokenRequest = requestContext(request)!.tokenRequest!;
+    const context = requestContext(request)!;
+    const tokenRequest = context.tokenRequest!;
+    // The edge decided the app (the path's, or DEFAULT_APP) and refused an unknown one.
+    const app = context.app!;
     // A client that left gets nothing done on its behalf: above all, no call upstream.
     if (clientIsGone(request)) throw new ClientGoneError();
     switch (tokenRequest.operation) {
       case 'swap':
-        return this.tokens.swap(tokenRequest.swap);
+        return this.tokens.swap(app, tokenRequest.swap);
       case 'refresh':
-        return this.tokens.refresh(tokenRequest.refresh);
+        return this.tokens.refresh(app, tokenRequest.refresh);
       case 'revoke':
-        return this.tokens.revoke(tokenRequest.revoke);
+        return this.tokens.revoke(app, tokenRequest.revoke);
     }
   }
 

@@ -7,6 +7,8 @@ export interface RequestTraceFacts {
   route: string;
   /** undefined when the client left before its answer. */
   status: number | undefined;
+  /** A configured app id (DESIGN §11), on the token routes of one. */
+  app: string | undefined;
   operation: string | undefined;
   outcome: string | undefined;
 }

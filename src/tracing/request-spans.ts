@@ -67,6 +67,7 @@ export class RequestSpans implements RequestSpanEnd {
     this.traces.delete(request);
     const { span } = started;
     if (facts.status !== undefined) span.setAttribute(ATTR.httpStatus, facts.status);
+    if (facts.app !== undefined) span.setAttribute(ATTR.app, facts.app);
     if (facts.operation !== undefined) span.setAttribute(ATTR.operation, facts.operation);
     if (facts.outcome !== undefined) span.setAttribute(ATTR.outcome, facts.outcome);
     // HTTP semantic conventions: a server span is an error for a 5xx, not for the client's 4xx.

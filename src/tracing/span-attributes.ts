@@ -16,6 +16,8 @@ export const ATTR = {
   serverPort: 'server.port',
   urlPath: 'url.path',
   errorType: 'error.type',
+  // The configured app id (DESIGN §11): a closed set of the operator's own words.
+  app: 'tsg.app',
   operation: 'tsg.operation',
   outcome: 'tsg.outcome',
   rateLimitStore: 'tsg.rate_limit.store',

@@ -16,9 +16,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/gateway-config.js';
 import type { TracingSettings } from '../config/tracing-settings.js';
-import { TOKEN_STATE_STORE, type TokenStateStore } from '../lifecycle/family-state.js';
-import { UpstreamCallObserver } from '../observability/upstream-call-observer.js';
-import { RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
+import { APP_LIFECYCLES, type TokenLifecycle } from '../lifecycle/token-lifecycle.js';
+import { APP_UPSTREAM_OBSERVERS, type UpstreamCallObserver } from '../observability/upstream-call-observer.js';
+import { APP_SEALERS, type RefreshTokenSealer } from '../sealing/refresh-token-sealer.js';
 import { RATE_LIMIT_STORE, type RateLimitStore } from '../throttling/rate-limit-store.js';
 import type { GatewayTracing } from './gateway-tracing.js';
 import { OperationSpans } from './operation-spans.js';
@@ -84,11 +84,15 @@ export function startTracing(config: GatewayConfig, settings: TracingSettings, l
         app.get<RateLimitStore>(RATE_LIMIT_STORE, { strict: false }),
         config.redis ? 'redis' : 'memory',
       );
-      operationSpans.traceTokenStateStore(app.get<TokenStateStore>(TOKEN_STATE_STORE, { strict: false }));
-      operationSpans.traceSealer(app.get(RefreshTokenSealer, { strict: false }));
-      app.get(UpstreamCallObserver, { strict: false }).attemptStarting = operationSpans.upstreamAttempts(
-        config.tokenUrl,
-      );
+      // One of each per app (DESIGN §11).
+      const lifecycles = app.get<ReadonlyMap<string, TokenLifecycle>>(APP_LIFECYCLES, { strict: false });
+      for (const lifecycle of lifecycles.values()) operationSpans.traceTokenStateStore(lifecycle.stateStore);
+      const sealers = app.get<ReadonlyMap<string, RefreshTokenSealer>>(APP_SEALERS, { strict: false });
+      for (const sealer of sealers.values()) operationSpans.traceSealer(sealer);
+      const observers = app.get<ReadonlyMap<string, UpstreamCallObserver>>(APP_UPSTREAM_OBSERVERS, { strict: false });
+      for (const settings of config.apps) {
+        observers.get(settings.id)!.attemptStarting = operationSpans.upstreamAttempts(settings.tokenUrl);
+      }
     },
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;

@@ -7,6 +7,8 @@ export interface UpstreamTokens {
   scope?: string;
   expiresIn?: number;
   refreshToken?: string;
+  /** The app's passThroughFields upstream gave, as received (DESIGN §11); absent when none. */
+  passThrough?: Record<string, unknown>;
 }
 
 function optionalString(body: Record<string, unknown>, field: string): string | undefined {
@@ -30,6 +32,8 @@ export interface TokenResponseRules {
   refreshTokenRequired: boolean;
   /** Whether the gateway can hand this refresh token out (sealed within the body limit). */
   refreshTokenFits: (refreshToken: string) => boolean;
+  /** Extra fields answered to the app as received; no other field passes. */
+  passThroughFields?: readonly string[];
 }
 
 /**
@@ -55,13 +59,19 @@ export function parseTokenResponse(text: string, rules: TokenResponseRules): Ups
     throw new UpstreamBadResponseError('token response has no refresh_token');
   }
   if (refreshToken !== undefined && !rules.refreshTokenFits(refreshToken)) throw new UpstreamRefreshTokenTooLongError();
-  return {
+  const tokens: UpstreamTokens = {
     accessToken,
     tokenType: optionalString(fields, 'token_type'),
     scope: optionalString(fields, 'scope'),
     expiresIn: expiresIn(fields.expires_in),
     refreshToken,
   };
+  for (const name of rules.passThroughFields ?? []) {
+    // Own fields only (never a prototype's), and null counts as absent as it does for the others.
+    if (!Object.hasOwn(fields, name) || fields[name] === null) continue;
+    (tokens.passThrough ??= {})[name] = fields[name];
+  }
+  return tokens;
 }
 
 /** Upstream's OAuth error body, if it has one. */

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { GatewayConfig } from '../config/gateway-config.js';
+import type { AppSettings } from '../config/app-settings.js';
 import type { UpstreamOperation } from '../operations/token-operation.js';
 import type { CircuitBreaker, CircuitState } from './circuit-breaker.js';
 import { AttemptTimedOut, postForm, type UpstreamAnswer } from './form-post.js';
@@ -53,6 +53,13 @@ export interface UpstreamObserver {
   attemptStarting?(operation: UpstreamOperation, attempt: number, circuit: CircuitState): UpstreamAttemptWatch;
 }
 
+/**
+ * One app's upstream (DESIGN §11): its token endpoint, client credentials and how they are sent,
+ * the extra answer fields it passes through; UPSTREAM_TIMEOUT_MS.
+ */
+export type UpstreamClientSettings = Pick<AppSettings, 'tokenUrl' | 'clientId' | 'clientSecret'> &
+  Partial<Pick<AppSettings, 'tokenAuthMethod' | 'passThroughFields'>> & { upstreamTimeoutMs: number };
+
 /** Which upstream refresh tokens the gateway can hand out: the sealer's size limit, wired by the module. */
 export interface RefreshTokenLimit {
   canSeal(refreshToken: string): boolean;
@@ -60,6 +67,8 @@ export interface RefreshTokenLimit {
 
 // Errors upstream may report about the grant itself; they are the client's to see (DESIGN §2).
 const CLIENT_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_request', 'unsupported_grant_type', 'invalid_scope']);
+// RFC 6749 §5.2 errors about our registration, not the client's grant: a server fault (500).
+const OUR_CLIENT_ERRORS = new Set(['invalid_client', 'unauthorized_client']);
 // A token response is a few hundred bytes; anything this large is not one.
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -106,11 +115,14 @@ function sleep(ms: number): Promise<void> {
 export class UpstreamTokenClient {
   private readonly pool: Pool;
   private readonly path: string;
-  private readonly authorization: string;
+  private readonly headers: Record<string, string>;
+  /** client_secret_post: the credentials every form carries; none with client_secret_basic. */
+  private readonly credentialFields: Record<string, string>;
+  private readonly passThroughFields: readonly string[];
   private readonly timeoutMs: number;
 
   constructor(
-    config: Pick<GatewayConfig, 'tokenUrl' | 'clientId' | 'clientSecret' | 'upstreamTimeoutMs'>,
+    config: UpstreamClientSettings,
     private readonly observer: UpstreamObserver,
     private readonly circuit: CircuitBreaker,
     private readonly refreshTokens: RefreshTokenLimit,
@@ -124,8 +136,16 @@ export class UpstreamTokenClient {
       bodyTimeout: config.upstreamTimeoutMs,
     });
     this.path = `${config.tokenUrl.pathname}${config.tokenUrl.search}`;
-    // Spotify documents Basic base64(client_id:client_secret) without form-encoding the parts.
-    this.authorization = `Basic ${Buffer.from(`${config.clientId}:${config.clientSecret}`).toString('base64')}`;
+    this.headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    this.credentialFields = {};
+    if (config.tokenAuthMethod === 'client_secret_post') {
+      this.credentialFields = { client_id: config.clientId, client_secret: config.clientSecret };
+    } else {
+      // Spotify documents Basic base64(client_id:client_secret) without form-encoding the parts.
+      const basic = Buffer.from(`${config.clientId}:${config.clientSecret}`).toString('base64');
+      this.headers = { authorization: `Basic ${basic}`, ...this.headers };
+    }
+    this.passThroughFields = config.passThroughFields ?? [];
     this.timeoutMs = config.upstreamTimeoutMs;
   }
 
@@ -188,12 +208,8 @@ export class UpstreamTokenClient {
         this.pool,
         {
           path: this.path,
-          headers: {
-            authorization: this.authorization,
-            'content-type': 'application/x-www-form-urlencoded',
-            accept: 'application/json',
-          },
-          body: new URLSearchParams(form).toString(),
+          headers: this.headers,
+          body: new URLSearchParams({ ...form, ...this.credentialFields }).toString(),
         },
         timeoutMs,
         MAX_RESPONSE_BYTES,
@@ -220,13 +236,14 @@ export class UpstreamTokenClient {
       return parseTokenResponse(text, {
         refreshTokenRequired: operation === 'swap',
         refreshTokenFits: (refreshToken) => this.refreshTokens.canSeal(refreshToken),
+        passThroughFields: this.passThroughFields,
       });
     }
     if (status === 429 || status >= 500) {
       throw new UpstreamUnavailableError(retryAfterForClient(retryAfterSeconds), `status ${status}`);
     }
     const oauthError = status >= 400 ? parseErrorResponse(text) : undefined;
-    if (oauthError?.error === 'invalid_client') throw new UpstreamClientAuthenticationError();
+    if (oauthError && OUR_CLIENT_ERRORS.has(oauthError.error)) throw new UpstreamClientAuthenticationError();
     if (oauthError && CLIENT_GRANT_ERRORS.has(oauthError.error)) {
       throw new UpstreamRejectedError(status, oauthError.error, oauthError.description);
     }
@@ -238,3 +255,6 @@ function isUndiciTimeout(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
+
+/** Injection token of each app's upstream client, by app id. */
+export const APP_UPSTREAMS = Symbol('APP_UPSTREAMS');

@@ -8,7 +8,8 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -32,7 +33,12 @@ interface Run {
 }
 
 /** `node -e <script>` with only the variables the test pod gets. */
-async function runSwapTest(env: { GATEWAY_URL: string; OPS_URL: string; TIMEOUT_MS?: string }): Promise<Run> {
+async function runSwapTest(env: {
+  GATEWAY_URL: string;
+  OPS_URL: string;
+  TIMEOUT_MS?: string;
+  APP_PATHS?: string;
+}): Promise<Run> {
   const child = spawn(process.execPath, ['-e', SCRIPT], {
     env: { PATH: process.env.PATH ?? '', TIMEOUT_MS: '5000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,6 +153,58 @@ describe('helm test script against the gateway and the fake accounts service', (
     const run = await runSwapTest({ GATEWAY_URL: `http://127.0.0.1:${port}`, OPS_URL: `http://127.0.0.1:${port}` });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/FAILED: GET http:\/\/127\.0\.0\.1:\d+\/readyz: ECONNREFUSED/);
+  });
+});
+
+describe('helm test script with several apps (APP_PATHS, DESIGN §11)', () => {
+  let spotify: FakeAccounts;
+  let oauth2: FakeAccounts;
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    spotify = await startFakeAccounts({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+    oauth2 = await startFakeAccounts({ clientId: 'web-id', clientSecret: CLIENT_SECRET, personality: 'oauth2' });
+    const file = join(mkdtempSync(join(tmpdir(), 'tsg-helm-apps-')), 'apps.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apps: [
+          { id: 'ios', provider: 'spotify', clientId: CLIENT_ID, clientSecretEnv: 'SECRET', redirectUris: ['a://b'] },
+          {
+            id: 'web',
+            provider: 'oauth2',
+            clientId: 'web-id',
+            clientSecretEnv: 'SECRET',
+            redirectUris: ['a://b'],
+            tokenUrl: oauth2.tokenUrl,
+            tokenAuthMethod: 'client_secret_post',
+          },
+        ].map((app) => (app.id === 'ios' ? { ...app, tokenUrl: spotify.tokenUrl } : app)),
+      }),
+    );
+    gateway = await startGateway({ APPS_FILE: file, SECRET: CLIENT_SECRET, TOKEN_ENCRYPTION_KEYS: newKeyEntry('k') });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await Promise.all([spotify?.close(), oauth2?.close()]);
+  });
+
+  it("swaps and refreshes through each app's routes, and fails on an app the release does not have", async () => {
+    spotify.state.acceptAnyCode = true;
+    oauth2.state.acceptAnyCode = true;
+    const run = await runSwapTest({
+      GATEWAY_URL: gateway.url,
+      OPS_URL: gateway.opsUrl,
+      APP_PATHS: '/apps/ios,/apps/web',
+    });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    for (const app of ['ios', 'web']) expect(run.stdout).toContain(`/apps/${app}/refresh with the sealed token: 200`);
+    expect([spotify.calls.total, oauth2.calls.total]).toEqual([2, 2]);
+    expect(printsNoToken(run)).toBe(true);
+    const missing = await runSwapTest({ GATEWAY_URL: gateway.url, OPS_URL: gateway.opsUrl, APP_PATHS: '/apps/nope' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('/apps/nope/swap: 404 invalid_request');
   });
 });
 

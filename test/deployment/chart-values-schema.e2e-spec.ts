@@ -104,6 +104,7 @@ describe('Helm chart values schema', () => {
 
   it('has CI value sets for each deployment shape', () => {
     expect(ciSets).toEqual([
+      'apps-values.yaml',
       'cluster-tls-values.yaml',
       'existing-secret-values.yaml',
       'hpa-pdb-values.yaml',

@@ -481,3 +481,62 @@ describe('fake Spotify accounts: main.ts', () => {
     }
   });
 });
+
+describe('fake accounts in its oauth2 personality (DESIGN §11)', () => {
+  let fake: FakeAccounts;
+  const inBody = { client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret };
+  const post = async (fields: Record<string, string>, authorization?: string) =>
+    toAnswer(
+      await fetch(fake.tokenUrl, {
+        method: 'POST',
+        headers: authorization ? { authorization } : {},
+        body: new URLSearchParams(fields),
+      }),
+    );
+  const swapIssued = async () =>
+    post({
+      grant_type: 'authorization_code',
+      code: fake.issueCode({ redirectUri: REDIRECT_URI }),
+      redirect_uri: REDIRECT_URI,
+      ...inBody,
+    });
+
+  beforeAll(async () => {
+    fake = await startFakeAccounts({ ...CLIENT, personality: 'oauth2' });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it('authenticates clients by client_secret_post only, answering RFC 6749 §5.2 invalid_client with 401', async () => {
+    const code = fake.issueCode({ redirectUri: REDIRECT_URI });
+    const basic = await post({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI }, GOOD_AUTH);
+    expect({ status: basic.status, json: basic.json, challenge: basic.headers.get('www-authenticate') }).toEqual({
+      status: 401,
+      json: oauthError('invalid_client', 'Client authentication failed'),
+      challenge: 'Basic realm="fake-oauth2"',
+    });
+    const wrong = await post({ grant_type: 'authorization_code', code, ...inBody, client_secret: 'nope' });
+    expect({ status: wrong.status, error: wrong.json?.error }).toEqual({ status: 401, error: 'invalid_client' });
+    const bad = await post({ grant_type: 'authorization_code', code: 'made-up', ...inBody });
+    expect({ status: bad.status, json: bad.json }).toEqual({
+      status: 400,
+      json: oauthError('invalid_grant', 'Invalid authorization code'),
+    });
+  });
+
+  it('answers an id_token and a new refresh token at every refresh, revoking the one presented', async () => {
+    const swapped = await swapIssued();
+    expect(swapped.status).toBe(200);
+    expect(swapped.json?.id_token).toEqual(expect.stringMatching(/^eyJfake\./));
+    const first = swapped.json?.refresh_token as string;
+    const refreshed = await post({ grant_type: 'refresh_token', refresh_token: first, ...inBody });
+    expect(refreshed.status).toBe(200);
+    const second = refreshed.json?.refresh_token as string;
+    expect(second).toMatch(TOKEN);
+    expect(second).not.toBe(first);
+    expect(refreshed.json?.id_token).toEqual(expect.stringMatching(/^eyJfake\./));
+    const replay = await post({ grant_type: 'refresh_token', refresh_token: first, ...inBody });
+    expect({ status: replay.status, error: replay.json?.error }).toEqual({ status: 400, error: 'invalid_grant' });
+  });
+});

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resetSwitchesAndCounters } from './control-endpoint.ts';
-import type { FakeContext } from './fake-context.ts';
+import type { FakeContext, FakePersonality } from './fake-context.ts';
 import { DEFAULT_SCOPE } from './fake-context.ts';
 import { GrantStore } from './grant-store.ts';
 import { PendingTimers } from './pending-timers.ts';
@@ -15,6 +15,7 @@ import { TokenTraffic } from './token-traffic.ts';
 export type { FakeAccountsState, FakeMode } from './state.ts';
 export type { RecordedTokenRequest, TokenCallCounts } from './token-traffic.ts';
 export type { PkceMethod } from './pkce.ts';
+export type { FakePersonality } from './fake-context.ts';
 
 export interface FakeAccountsOptions {
   clientId: string;
@@ -23,6 +24,8 @@ export interface FakeAccountsOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Default 'spotify'; see FakePersonality. */
+  personality?: FakePersonality;
 }
 
 export interface IssueCodeOptions {
@@ -57,6 +60,7 @@ export interface FakeAccounts {
 
 export async function startFakeAccounts(options: FakeAccountsOptions): Promise<FakeAccounts> {
   const context: FakeContext = {
+    personality: options.personality ?? 'spotify',
     client: { clientId: options.clientId, clientSecret: options.clientSecret },
     state: defaultState(),
     grants: new GrantStore(),

@@ -1,6 +1,7 @@
 /**
  * Runs the fake Spotify accounts service on its own, for benchmarks and demos:
  *   FAKE_CLIENT_ID=id FAKE_CLIENT_SECRET=secret node test/fake-accounts/main.ts [--port 4010]
+ *     [--personality spotify|oauth2]   (FAKE_PERSONALITY; see FakePersonality in fake-context.ts)
  * Prints {"fakeAccounts":"<url>"} on one line once listening; stops on SIGTERM or SIGINT.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ const { values: args } = parseArgs({
     'delay-ms': { type: 'string' },
     'accept-any-code': { type: 'boolean' },
     rotate: { type: 'boolean' },
+    personality: { type: 'string' },
   },
 });
 const env = process.env;
@@ -33,6 +35,7 @@ const fake = await startFakeAccounts({
   clientSecret,
   port: wholeNumber('port', args.port ?? env['FAKE_PORT'] ?? '4010'),
   host: args.host ?? env['FAKE_HOST'] ?? '127.0.0.1',
+  personality: personality(args.personality ?? env['FAKE_PERSONALITY'] ?? 'spotify'),
 });
 fake.state.delayMs = wholeNumber('delay', args['delay-ms'] ?? env['FAKE_DELAY_MS'] ?? '0');
 fake.state.acceptAnyCode = args['accept-any-code'] ?? env['FAKE_ACCEPT_ANY_CODE'] === 'true';
@@ -43,6 +46,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     void fake.close();
   });
+}
+
+function personality(text: string): 'spotify' | 'oauth2' {
+  if (text === 'spotify' || text === 'oauth2') return text;
+  process.stderr.write(`fake-accounts: personality must be spotify or oauth2, got ${JSON.stringify(text)}\n`);
+  process.exit(2);
 }
 
 function wholeNumber(name: string, text: string): number {

@@ -15,8 +15,13 @@ export function jsonReply(status: number, payload: unknown, extraHeaders: Record
   };
 }
 
-export function oauthError(status: number, error: string, description: string): Reply {
-  return jsonReply(status, { error, error_description: description });
+export function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  extraHeaders: Record<string, string> = {},
+): Reply {
+  return jsonReply(status, { error, error_description: description }, extraHeaders);
 }
 
 /** Spotify answers 400, not RFC 6749's 401, for bad client credentials. */

@@ -14,7 +14,14 @@ export function answerTokenRequest(
   form: Record<string, string>,
   authorization: string | undefined,
 ): Reply {
-  if (!isAuthenticatedClient(authorization, form, context.client)) return invalidClient();
+  if (context.personality === 'oauth2') {
+    // client_secret_post only: RFC 6749 §5.2 answers 401 to a client that tried the header.
+    if (authorization !== undefined || !isAuthenticatedClient(undefined, form, context.client)) {
+      return oauthError(401, 'invalid_client', 'Client authentication failed', {
+        ...(authorization !== undefined ? { 'www-authenticate': 'Basic realm="fake-oauth2"' } : {}),
+      });
+    }
+  } else if (!isAuthenticatedClient(authorization, form, context.client)) return invalidClient();
   const grantType = form['grant_type'];
   switch (grantType) {
     case undefined:
@@ -58,7 +65,8 @@ function exchangeCode(context: FakeContext, form: Record<string, string>): Reply
 function refreshAccessToken(context: FakeContext, form: Record<string, string>): Reply {
   const presented = form['refresh_token'];
   if (presented === undefined || presented === '') return invalidRequest('refresh_token must be supplied');
-  const rotate = context.state.rotateRefreshTokens;
+  // The oauth2 personality rotates at every refresh, as RFC 9700 §4.14 asks of public clients' tokens.
+  const rotate = context.state.rotateRefreshTokens || context.personality === 'oauth2';
   if (context.state.acceptAnyCode) {
     return tokenReply(context, DEFAULT_SCOPE, rotate ? randomToken('AQ') : undefined);
   }
@@ -70,6 +78,7 @@ function refreshAccessToken(context: FakeContext, form: Record<string, string>):
 }
 
 function tokenReply(context: FakeContext, scope: string, refreshToken: string | undefined): Reply {
+  const idToken = context.personality === 'oauth2' ? { id_token: randomToken('eyJfake.') } : {};
   return jsonReply(200, {
     access_token: context.grants.issueAccessToken(ACCESS_TOKEN_LIFETIME_SECONDS),
     token_type: 'Bearer',
@@ -77,5 +86,6 @@ function tokenReply(context: FakeContext, scope: string, refreshToken: string | 
     expires_in: context.state.expiresInAsString ? String(ACCESS_TOKEN_LIFETIME_SECONDS) : ACCESS_TOKEN_LIFETIME_SECONDS,
     // JSON.stringify drops undefined, so without a new refresh token the field is absent.
     refresh_token: refreshToken,
+    ...idToken,
   });
 }

@@ -60,12 +60,19 @@ export const THROTTLERS: readonly string[] = ['swap_ip', 'refresh_ip', 'refresh_
 /** The public routes by template; any other path is labelled `unmatched`. */
 export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token', '/revoke'];
 
+/** The same routes under an app's prefix (DESIGN §11), labelled by their template. */
+export const APP_ROUTE_TEMPLATES: readonly string[] = ROUTE_TEMPLATES.map((route) => `/apps/:app${route}`);
+
 /** Every label of our metrics whose values form a closed set, with that set. */
 /** token_swap_redis_connection_state{state} */
 export const REDIS_CONNECTION_STATES: readonly string[] = ['connecting', 'connected', 'reconnecting'];
 
+/** The `app` label (DESIGN §11): the configured app ids; a single-app gateway has the one app `default`. */
+export const APP_IDS: readonly string[] = ['default'];
+
 export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
-  route: new Set([...ROUTE_TEMPLATES, 'unmatched']),
+  app: new Set(APP_IDS),
+  route: new Set([...ROUTE_TEMPLATES, ...APP_ROUTE_TEMPLATES, 'unmatched']),
   method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
   operation: new Set(TOKEN_OPERATIONS),
   outcome: new Set([...REQUEST_OUTCOMES, ...UPSTREAM_OUTCOMES, ...LEGACY_TOKEN_OUTCOMES]),

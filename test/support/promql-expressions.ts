@@ -21,6 +21,7 @@ const CONCRETE_VARIABLES: Record<string, string> = {
   job: '.*',
   namespace: '.*',
   pod: '.*',
+  app: '.*',
   __rate_interval: '1m',
   __interval: '1m',
   __range: '1m',

@@ -84,12 +84,20 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{- if not (kindIs "invalid" $c.upstreamTimeoutMs) -}}
 {{- $_ := set $env "UPSTREAM_TIMEOUT_MS" (toString (int $c.upstreamTimeoutMs)) -}}
 {{- end -}}
-{{- $_ := set $env "SPOTIFY_CLIENT_ID" (required "config.spotify.clientId is required: the app's client id" $c.spotify.clientId) -}}
+{{- if .Values.apps -}}
+{{- if or $c.spotify.clientId $c.spotify.redirectUris $c.spotify.tokenUrl -}}
+{{- fail "apps and config.spotify are both set: with apps, every app (the former one too, as id default) is an entry of apps" -}}
+{{- end -}}
+{{- $_ := set $env "APPS_FILE" (include "tsg.appsFilePath" .) -}}
+{{- else -}}
+{{- $_ := set $env "SPOTIFY_CLIENT_ID" (required "config.spotify.clientId is required: the app's client id (or list the apps in apps)" $c.spotify.clientId) -}}
 {{- if not $c.spotify.redirectUris -}}
 {{- fail "config.spotify.redirectUris is required: list the app's redirect URIs (the first is the default)" -}}
 {{- end -}}
 {{- $_ := set $env "SPOTIFY_REDIRECT_URI" (join "," $c.spotify.redirectUris) -}}
 {{- with $c.spotify.tokenUrl }}{{ $_ := set $env "SPOTIFY_TOKEN_URL" . }}{{ end -}}
+{{- end -}}
+{{- with $c.defaultApp }}{{ $_ := set $env "DEFAULT_APP" . }}{{ end -}}
 {{- with $c.refreshToken.maxAge }}{{ $_ := set $env "REFRESH_TOKEN_MAX_AGE" . }}{{ end -}}
 {{- if not (kindIs "invalid" $c.refreshToken.rotation) -}}
 {{- $_ := set $env "REFRESH_TOKEN_ROTATION" (toString $c.refreshToken.rotation) -}}
@@ -132,6 +140,38 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{- toJson $env -}}
 {{- end -}}
 
+{{/* Apps (DESIGN §11) ------------------------------------------------------------------------ */}}
+
+{{- define "tsg.appsMountPath" -}}/etc/token-swap-gateway{{- end -}}
+{{- define "tsg.appsFilePath" -}}{{ include "tsg.appsMountPath" . }}/apps.yaml{{- end -}}
+
+{{/* The Secret key of an app's client secret: its secretKey, else app-<id>-client-secret. */}}
+{{- define "tsg.appSecretKey" -}}
+{{- .secretKey | default (printf "app-%s-client-secret" .id) -}}
+{{- end -}}
+
+{{/* Each app's route prefix, comma-separated, for the helm test (files/swap-test.js). */}}
+{{- define "tsg.appPaths" -}}
+{{- $paths := list -}}
+{{- range .Values.apps }}{{ $paths = append $paths (printf "/apps/%s" .id) }}{{ end -}}
+{{- join "," $paths -}}
+{{- end -}}
+
+{{/*
+The apps file (APPS_FILE): each app of .Values.apps as the gateway reads it, its client secret
+replaced by the path of the file the Secret mounts. The ConfigMap renders it and the Deployment
+hashes it.
+*/}}
+{{- define "tsg.appsFile" -}}
+{{- $apps := list -}}
+{{- range .Values.apps -}}
+{{- $app := omit . "clientSecret" "secretKey" -}}
+{{- $_ := set $app "clientSecretFile" (printf "%s/%s" (include "tsg.secretMountPath" $) (include "tsg.appSecretKey" .)) -}}
+{{- $apps = append $apps $app -}}
+{{- end -}}
+{{- toYaml (dict "apps" $apps) -}}
+{{- end -}}
+
 {{/* Secrets ---------------------------------------------------------------------------------- */}}
 
 {{- define "tsg.secretMountPath" -}}/var/run/secrets/token-swap-gateway{{- end -}}
@@ -140,7 +180,8 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{/*
 Secret keys and the variables whose NAME_FILE points at them, as JSON [[key, variable, value]].
 Only keys that exist are listed: with secret.create, those with a value; with existingSecret, the
-two required keys and secret.existingSecretOptionalKeys.
+required keys (with apps: token-encryption-keys and each app's key) and
+secret.existingSecretOptionalKeys. An app's key has no variable: the apps file names its file.
 */}}
 {{- define "tsg.secretKeys" -}}
 {{- $s := .Values.secret -}}
@@ -151,12 +192,35 @@ two required keys and secret.existingSecretOptionalKeys.
   (list "redis-password" "REDIS_PASSWORD" $s.redisPassword)
   (list "redis-sentinel-password" "REDIS_SENTINEL_PASSWORD" $s.redisSentinelPassword)
   (list "legacy-token-secret" "LEGACY_TOKEN_SECRET" $s.legacyTokenSecret) -}}
+{{- $required := list "spotify-client-secret" "token-encryption-keys" -}}
+{{- if .Values.apps -}}
+{{- if $s.clientSecret -}}
+{{- fail "secret.clientSecret is set but apps is too: each app's client secret is its clientSecret (or secretKey) in apps" -}}
+{{- end -}}
+{{- $required = list "token-encryption-keys" -}}
+{{- range .Values.apps -}}
+{{- $key := include "tsg.appSecretKey" . -}}
+{{- $required = append $required $key -}}
+{{- /* No variable: the apps file names the file (clientSecretFile). */ -}}
+{{- if $s.create -}}
+{{- $all = append $all (list $key "" (required (printf "apps: the app %s needs clientSecret (or secret.create=false and its key in secret.existingSecret)" .id) .clientSecret)) -}}
+{{- else -}}
+{{- if .clientSecret -}}
+{{- fail (printf "apps: the app %s has a clientSecret, but secret.create=false: put it in secret.existingSecret under %s" .id $key) -}}
+{{- end -}}
+{{- $all = append $all (list $key "" "") -}}
+{{- end -}}
+{{- end -}}
+{{- $all = rest $all -}}
+{{- end -}}
 {{- $keys := list -}}
 {{- if $s.create -}}
 {{- if $s.existingSecret -}}
 {{- fail "secret.existingSecret is set but secret.create is true: set secret.create=false to use the existing Secret" -}}
 {{- end -}}
+{{- if not .Values.apps -}}
 {{- $_ := required "secret.clientSecret is required (SPOTIFY_CLIENT_SECRET), or set secret.create=false and secret.existingSecret" $s.clientSecret -}}
+{{- end -}}
 {{- $_ := required "secret.tokenEncryptionKeys is required (TOKEN_ENCRYPTION_KEYS: kid:base64url(32 bytes), see npm run keygen), or set secret.create=false and secret.existingSecret" $s.tokenEncryptionKeys -}}
 {{- range $all -}}
 {{- if index . 2 }}{{ $keys = append $keys . }}{{ end -}}
@@ -164,7 +228,7 @@ two required keys and secret.existingSecretOptionalKeys.
 {{- else -}}
 {{- $_ := required "secret.existingSecret is required when secret.create=false: the name of a Secret with the keys spotify-client-secret and token-encryption-keys" $s.existingSecret -}}
 {{- range $all -}}
-{{- if or (has (index . 0) (list "spotify-client-secret" "token-encryption-keys")) (has (index . 0) $s.existingSecretOptionalKeys) -}}
+{{- if or (has (index . 0) $required) (has (index . 0) $s.existingSecretOptionalKeys) -}}
 {{- $keys = append $keys (list (index . 0) (index . 1) "") -}}
 {{- end -}}
 {{- end -}}

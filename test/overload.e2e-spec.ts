@@ -173,7 +173,11 @@ describe('shedding before work', () => {
   it('answers 503 temporarily_unavailable with Retry-After to token requests over OVERLOAD_MAX_IN_FLIGHT, without calling upstream', async () => {
     fx.fake.reset();
     fx.fake.state.delayMs = 700;
-    const before = await metric(gateway, 'token_swap_requests_total', { operation: 'swap', outcome: 'overloaded' });
+    const before = await metric(gateway, 'token_swap_requests_total', {
+      app: 'default',
+      operation: 'swap',
+      outcome: 'overloaded',
+    });
     const answers = Promise.all(Array.from({ length: 12 }, () => post(`${gateway.url}/swap`, { code: fx.code() })));
     await until(() => fx.fake.calls.authorizationCode >= 4, 'four swaps at upstream', 5000);
     // While the four are served: the probes answer, and more requests are shed at once.
@@ -185,9 +189,9 @@ describe('shedding before work', () => {
     for (const result of shed)
       expectContractError(result, { status: 503, error: 'temporarily_unavailable', retryAfter: '2' });
     expect(fx.fake.calls.authorizationCode).toBe(4);
-    expect(await metric(gateway, 'token_swap_requests_total', { operation: 'swap', outcome: 'overloaded' })).toBe(
-      before + 8,
-    );
+    expect(
+      await metric(gateway, 'token_swap_requests_total', { app: 'default', operation: 'swap', outcome: 'overloaded' }),
+    ).toBe(before + 8);
     // Once they are done, requests are admitted again.
     fx.fake.state.delayMs = 0;
     expect((await post(`${gateway.url}/swap`, { code: fx.code() })).status).toBe(200);

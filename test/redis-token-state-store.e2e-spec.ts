@@ -23,13 +23,18 @@ describe('RedisTokenStateStore', () => {
     expect(await store.read('f1')).toBeUndefined();
     expect(await store.recordGeneration('f1', 2, now, now + HOUR_MS)).toBe(true);
     expect(await store.recordGeneration('f1', 1, now + 5, now + HOUR_MS)).toBe(true);
-    expect(await store.read('f1')).toEqual({ revoked: false, generation: 2, rotatedAtMs: now });
+    expect(await store.read('f1')).toEqual({
+      revoked: false,
+      generation: 2,
+      rotatedAtMs: now,
+      migratedAtMs: undefined,
+    });
     const ttl = await redis.pttl(familyKey(prefix, 'f1'));
     expect(ttl).toBeGreaterThan(HOUR_MS - 10_000);
     expect(ttl).toBeLessThanOrEqual(HOUR_MS);
 
     await store.revoke('f1', now + 2 * HOUR_MS);
-    expect(await store.read('f1')).toEqual({ revoked: true, generation: 2, rotatedAtMs: now });
+    expect(await store.read('f1')).toEqual({ revoked: true, generation: 2, rotatedAtMs: now, migratedAtMs: undefined });
     expect(await store.recordGeneration('f1', 3, now, now + HOUR_MS)).toBe(false);
     expect((await store.read('f1'))?.generation).toBe(2);
     // A revocation is never shortened by a later, earlier-expiring one.
@@ -37,7 +42,24 @@ describe('RedisTokenStateStore', () => {
     expect(await redis.pttl(familyKey(prefix, 'f1'))).toBeGreaterThan(HOUR_MS);
 
     await store.revoke('f2', now + 60_000);
-    expect(await store.read('f2')).toEqual({ revoked: true, generation: -1, rotatedAtMs: 0 });
+    expect(await store.read('f2')).toEqual({ revoked: true, generation: -1, rotatedAtMs: 0, migratedAtMs: undefined });
+  });
+
+  it("keeps a legacy token's family for good: its first migration, and a revocation without an end", async () => {
+    const prefix = uniquePrefix('legacy-family');
+    const store = new RedisTokenStateStore(redis, prefix);
+    const now = Date.now();
+    expect(await store.recordMigration('l1', now)).toBe(now);
+    expect(await store.recordMigration('l1', now + 5000)).toBe(now);
+    expect(await redis.pttl(familyKey(prefix, 'l1'))).toBe(-1);
+    // Neither a rotation nor a revocation with an end gives it one.
+    await store.recordGeneration('l1', 1, now, now + HOUR_MS);
+    await store.revoke('l1', now + HOUR_MS);
+    expect(await redis.pttl(familyKey(prefix, 'l1'))).toBe(-1);
+    expect(await store.read('l1')).toEqual({ revoked: true, generation: 1, rotatedAtMs: now, migratedAtMs: now });
+    // A legacy token revoked before any migration: for good too.
+    await store.revoke('l2', undefined);
+    expect(await redis.pttl(familyKey(prefix, 'l2'))).toBe(-1);
   });
 
   it('is read by the rate limiter in the same script as the buckets, on the same hash tag', async () => {
@@ -48,14 +70,19 @@ describe('RedisTokenStateStore', () => {
     const read = { key: familyKey(prefix, 'f3'), fields: FAMILY_FIELDS };
 
     const empty = await limits.consume([bucket], read);
-    expect(empty).toEqual({ allowed: true, read: [null, null, null] });
+    expect(empty).toEqual({ allowed: true, read: [null, null, null, null] });
     expect(familyRecordFrom(empty.read!)).toBeUndefined();
 
     await state.recordGeneration('f3', 4, 1234, Date.now() + HOUR_MS);
     await state.revoke('f3', Date.now() + HOUR_MS);
     const refused = await limits.consume([bucket], read);
     expect(refused.allowed).toBe(false);
-    expect(familyRecordFrom(refused.read!)).toEqual({ revoked: true, generation: 4, rotatedAtMs: 1234 });
+    expect(familyRecordFrom(refused.read!)).toEqual({
+      revoked: true,
+      generation: 4,
+      rotatedAtMs: 1234,
+      migratedAtMs: undefined,
+    });
     // The read alone, without buckets, also works (limits off for this request's operation).
     expect(familyRecordFrom((await limits.consume([], read)).read!)?.generation).toBe(4);
   });

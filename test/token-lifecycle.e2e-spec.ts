@@ -249,6 +249,58 @@ describe("migration of the older Ruby servers' tokens", () => {
   });
 });
 
+describe('legacy tokens age from their first migration (issue 19)', () => {
+  let fx: GatewayFixture;
+  let second: GatewayProcess;
+
+  beforeAll(async () => {
+    ({ fx, second } = await replicas({ LEGACY_TOKEN_SECRET: LEGACY_SECRET, REFRESH_TOKEN_MAX_AGE: '3s' }));
+  });
+
+  it('refuses a legacy token, and its migrated tokens, once REFRESH_TOKEN_MAX_AGE has passed since its first migration', async () => {
+    const rt = fx.fake.issueRefreshToken();
+    fx.secrets.add(rt);
+    const legacy = legacyToken(LEGACY_SECRET, rt);
+    const first = await fx.call('/refresh', { refresh_token: legacy });
+    expect(first.status).toBe(200);
+    const firstAut = (await payloadOf(first.json.refresh_token as string, fx))['aut'] as number;
+    await sleep(1200);
+    // Migrated again (other replica): the same family, aged from the first migration.
+    const again = await at(second, '/refresh', { refresh_token: legacy });
+    expect(again.status).toBe(200);
+    expect((await payloadOf(again.json.refresh_token as string, fx))['aut']).toBe(firstAut);
+    await sleep(3000);
+    const calls = fx.fake.calls.refreshToken;
+    for (const [gateway, token] of [
+      [fx.gateway, legacy],
+      [second, legacy],
+      [fx.gateway, first.json.refresh_token as string],
+    ] as const) {
+      const answer = await at(gateway, '/refresh', { refresh_token: token });
+      expect({ status: answer.status, description: answer.json.error_description }).toEqual({
+        status: 400,
+        description: 'refresh_token has expired: sign in again',
+      });
+    }
+    expect(fx.fake.calls.refreshToken).toBe(calls);
+  });
+
+  it('keeps a legacy token revoked after REFRESH_TOKEN_MAX_AGE, as long as it can be presented', async () => {
+    const rt = fx.fake.issueRefreshToken();
+    fx.secrets.add(rt);
+    const legacy = legacyToken(LEGACY_SECRET, rt);
+    expect((await fx.call('/revoke', { token: legacy })).status).toBe(200);
+    await sleep(4200);
+    const calls = fx.fake.calls.refreshToken;
+    const answer = await at(second, '/refresh', { refresh_token: legacy });
+    expect({ status: answer.status, description: answer.json.error_description }).toEqual({
+      status: 400,
+      description: 'refresh_token was revoked: sign in again',
+    });
+    expect(fx.fake.calls.refreshToken).toBe(calls);
+  });
+});
+
 describe('rotation with reuse detection', () => {
   let fx: GatewayFixture;
   let second: GatewayProcess;

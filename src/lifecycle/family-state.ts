@@ -10,6 +10,12 @@ export interface FamilyRecord {
   generation: number;
   /** When the newest generation was issued (ms since the epoch): the start of the reuse grace. */
   rotatedAtMs: number;
+  /**
+   * For a family of an older server's token (DESIGN §8, legacy migration): when that token was
+   * first migrated (ms since the epoch). Its lifetime counts from there, and such a record never
+   * expires: the old token can be presented for as long as LEGACY_TOKEN_SECRET is set.
+   */
+  migratedAtMs: number | undefined;
 }
 
 /** Where family state lives: Redis shared by the replicas, or this process's memory. */
@@ -21,8 +27,16 @@ export interface TokenStateStore {
    * the family is revoked (then nothing is recorded). The record lives until `expiresAtMs`.
    */
   recordGeneration(family: string, generation: number, nowMs: number, expiresAtMs: number): Promise<boolean>;
-  /** Revokes the family until `expiresAtMs`, when its tokens would have expired anyway. */
-  revoke(family: string, expiresAtMs: number): Promise<void>;
+  /**
+   * Records the first migration of a legacy token's family at `nowMs`, unless one already was;
+   * returns the first. From then on the record never expires.
+   */
+  recordMigration(family: string, nowMs: number): Promise<number>;
+  /**
+   * Revokes the family until `expiresAtMs`, when its tokens would have expired anyway; undefined
+   * (a legacy token's family, or any family with a migration recorded): for good.
+   */
+  revoke(family: string, expiresAtMs: number | undefined): Promise<void>;
 }
 
 /** Injection token of the TokenStateStore in use. */
@@ -38,17 +52,18 @@ export function familyKey(prefix: string, family: string): string {
   return `${prefix}${REFRESH_SLOT_TAG}:family:${family}`;
 }
 
-/** The hash fields of a family record: revoked ("1"), generation, rotated-at (ms). */
-export const FAMILY_FIELDS = ['r', 'g', 't'] as const;
+/** The hash fields of a family record: revoked ("1"), generation, rotated-at (ms), first migration (ms). */
+export const FAMILY_FIELDS = ['r', 'g', 't', 'a'] as const;
 
 /** A record from the values of FAMILY_FIELDS as Redis returns them (null for a missing field). */
 export function familyRecordFrom(values: readonly (string | null | undefined)[]): FamilyRecord | undefined {
-  const [revoked, generation, rotatedAt] = values;
-  if (!revoked && !generation) return undefined;
+  const [revoked, generation, rotatedAt, migratedAt] = values;
+  if (!revoked && !generation && !migratedAt) return undefined;
   return {
     revoked: revoked === '1',
     generation: generation ? Number(generation) : -1,
     rotatedAtMs: rotatedAt ? Number(rotatedAt) : 0,
+    migratedAtMs: migratedAt ? Number(migratedAt) : undefined,
   };
 }
 

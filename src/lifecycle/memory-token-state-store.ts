@@ -1,8 +1,11 @@
 import type { FamilyRecord, TokenStateStore } from './family-state.js';
 
 interface Entry extends FamilyRecord {
+  /** Infinity for a legacy token's family (see FamilyRecord.migratedAtMs) and its revocation. */
   expiresAtMs: number;
 }
+
+const EMPTY: FamilyRecord = { revoked: false, generation: -1, rotatedAtMs: 0, migratedAtMs: undefined };
 
 /**
  * Family records in this process's memory: the store without Redis (a single instance; said at
@@ -16,22 +19,38 @@ export class MemoryTokenStateStore implements TokenStateStore {
 
   async read(family: string): Promise<FamilyRecord | undefined> {
     const entry = this.live(family);
-    return entry && { revoked: entry.revoked, generation: entry.generation, rotatedAtMs: entry.rotatedAtMs };
+    return (
+      entry && {
+        revoked: entry.revoked,
+        generation: entry.generation,
+        rotatedAtMs: entry.rotatedAtMs,
+        migratedAtMs: entry.migratedAtMs,
+      }
+    );
   }
 
   async recordGeneration(family: string, generation: number, nowMs: number, expiresAtMs: number): Promise<boolean> {
-    const entry = this.live(family) ?? { revoked: false, generation: -1, rotatedAtMs: 0, expiresAtMs };
+    const entry = this.live(family) ?? { ...EMPTY, expiresAtMs };
     if (entry.revoked) return false;
     if (entry.generation < generation) Object.assign(entry, { generation, rotatedAtMs: nowMs });
-    entry.expiresAtMs = expiresAtMs;
+    entry.expiresAtMs = entry.migratedAtMs === undefined ? expiresAtMs : Infinity;
     this.write(family, entry);
     return true;
   }
 
-  async revoke(family: string, expiresAtMs: number): Promise<void> {
-    const entry = this.live(family) ?? { revoked: true, generation: -1, rotatedAtMs: 0, expiresAtMs };
+  async recordMigration(family: string, nowMs: number): Promise<number> {
+    const entry = this.live(family) ?? { ...EMPTY, expiresAtMs: Infinity };
+    entry.migratedAtMs ??= nowMs;
+    entry.expiresAtMs = Infinity;
+    this.write(family, entry);
+    return entry.migratedAtMs;
+  }
+
+  async revoke(family: string, expiresAtMs: number | undefined): Promise<void> {
+    const until = expiresAtMs ?? Infinity;
+    const entry = this.live(family) ?? { ...EMPTY, expiresAtMs: until };
     entry.revoked = true;
-    entry.expiresAtMs = Math.max(entry.expiresAtMs, expiresAtMs);
+    entry.expiresAtMs = entry.migratedAtMs === undefined ? Math.max(entry.expiresAtMs, until) : Infinity;
     this.write(family, entry);
   }
 

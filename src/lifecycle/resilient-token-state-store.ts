@@ -38,7 +38,16 @@ export class ResilientTokenStateStore implements TokenStateStore {
     }
   }
 
-  async revoke(family: string, expiresAtMs: number): Promise<void> {
+  async recordMigration(family: string, nowMs: number): Promise<number> {
+    try {
+      return await this.shared.recordMigration(family, nowMs);
+    } catch (error) {
+      // open: the migrated token ages from now, as it did before migrations were recorded.
+      return this.failed(error, nowMs);
+    }
+  }
+
+  async revoke(family: string, expiresAtMs: number | undefined): Promise<void> {
     try {
       await this.shared.revoke(family, expiresAtMs);
     } catch (error) {

@@ -105,6 +105,7 @@ describe('TokenLifecycle', () => {
     const failingRevoke: TokenStateStore = {
       read: (family) => memory.read(family),
       recordGeneration: (...args) => memory.recordGeneration(...args),
+      recordMigration: (...args) => memory.recordMigration(...args),
       revoke: async () => {
         throw new TokenStateUnavailableError();
       },

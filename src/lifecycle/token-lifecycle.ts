@@ -94,6 +94,10 @@ export class TokenLifecycle {
     const { fam, gen } = token.lineage;
     const record = this.prefetched.has(request) ? this.prefetched.get(request) : await this.store.read(fam);
     if (record?.revoked) throw new UnsealError('revoked');
+    // A legacy token ages from its first migration, not from each time it is presented (DESIGN §8).
+    if (token.format === 'legacy' && record?.migratedAtMs !== undefined) {
+      token = this.agedFrom(token, record.migratedAtMs);
+    }
     if (!this.settings.rotation) return { token, nextGeneration: undefined };
     // The newest, or newer than recorded (the state was lost): accepted, and the next one issued.
     if (!record || gen >= record.generation) return { token, nextGeneration: gen + 1 };
@@ -113,7 +117,12 @@ export class TokenLifecycle {
    * family; otherwise the token the client sent.
    */
   async reseal(plan: RefreshPlan, sent: string, upstreamRefreshToken: string | undefined): Promise<string> {
-    const { token, nextGeneration } = plan;
+    const { nextGeneration } = plan;
+    let { token } = plan;
+    // The first migration of a legacy token is recorded for good; a later one keeps its time.
+    if (token.format === 'legacy') {
+      token = this.agedFrom(token, await this.store.recordMigration(token.lineage.fam, this.nowMs()));
+    }
     const refreshToken = upstreamRefreshToken ?? token.rt;
     let sealed: string;
     if (nextGeneration !== undefined) {
@@ -147,8 +156,17 @@ export class TokenLifecycle {
     await this.revokeFamily(token, 'client');
   }
 
+  /** `token` with its authorization at `migratedAtMs`; throws UnsealError('expired') past its lifetime. */
+  private agedFrom(token: OpenedToken, migratedAtMs: number): OpenedToken {
+    const lineage = { ...token.lineage, aut: Math.floor(migratedAtMs / 1000) };
+    if (this.sealer.expiresAt(lineage) * 1000 <= this.nowMs()) throw new UnsealError('expired');
+    return { ...token, lineage };
+  }
+
   private async revokeFamily(token: OpenedToken, cause: 'client' | 'reuse'): Promise<void> {
-    await this.store.revoke(token.lineage.fam, this.sealer.expiresAt(token.lineage) * 1000);
+    // A legacy token can be presented for as long as LEGACY_TOKEN_SECRET is set: so lasts its revocation.
+    const expiresAtMs = token.format === 'legacy' ? undefined : this.sealer.expiresAt(token.lineage) * 1000;
+    await this.store.revoke(token.lineage.fam, expiresAtMs);
     this.observer.familyRevoked(cause);
   }
 }

@@ -79,6 +79,7 @@ export class OperationSpans {
     const read = store.read.bind(store);
     const recordGeneration = store.recordGeneration.bind(store);
     const revoke = store.revoke.bind(store);
+    const recordMigration = store.recordMigration.bind(store);
     store.read = (family) =>
       this.inSpan(
         'family_state.read',
@@ -92,6 +93,8 @@ export class OperationSpans {
       );
     store.recordGeneration = (...args) =>
       this.inSpan('family_state.record_generation', SpanKind.INTERNAL, {}, () => recordGeneration(...args), noFacts);
+    store.recordMigration = (...args) =>
+      this.inSpan('family_state.record_migration', SpanKind.INTERNAL, {}, () => recordMigration(...args), noFacts);
     store.revoke = (...args) =>
       this.inSpan('family_state.revoke', SpanKind.INTERNAL, {}, () => revoke(...args), noFacts);
   }

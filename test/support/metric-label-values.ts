@@ -21,6 +21,8 @@ export const REQUEST_OUTCOMES: readonly string[] = [
   'upstream_timeout',
   // the refresh-token state (Redis) failed under TOKEN_STATE_REDIS_FAILURE=closed
   'token_state_unavailable',
+  // DESIGN §10: shed before any work, or a check lost to the process's own load
+  'overloaded',
   // a bug
   'internal_error',
   // the client closed its connection before it was answered
@@ -57,6 +59,9 @@ export const LEGACY_TOKEN_OUTCOMES: readonly string[] = ['migrated', 'rejected']
 /** token_swap_rate_limited_total{throttler} */
 export const THROTTLERS: readonly string[] = ['swap_ip', 'refresh_ip', 'refresh_token'];
 
+/** token_swap_connections_refused_total{reason} (DESIGN §10) */
+export const CONNECTION_REFUSALS: readonly string[] = ['per_ip_limit', 'sent_nothing'];
+
 /** The public routes by template; any other path is labelled `unmatched`. */
 export const ROUTE_TEMPLATES: readonly string[] = ['/swap', '/refresh', '/api/token', '/api/refresh_token', '/revoke'];
 
@@ -73,10 +78,11 @@ export const APP_IDS: readonly string[] = ['default'];
 export const CLOSED_LABEL_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
   app: new Set(APP_IDS),
   route: new Set([...ROUTE_TEMPLATES, ...APP_ROUTE_TEMPLATES, 'unmatched']),
-  method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
+  // DESIGN §10: the methods the gateway knows, and `other` for the rest.
+  method: new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'other']),
   operation: new Set(TOKEN_OPERATIONS),
   outcome: new Set([...REQUEST_OUTCOMES, ...UPSTREAM_OUTCOMES, ...LEGACY_TOKEN_OUTCOMES]),
-  reason: new Set(UNSEAL_FAILURE_REASONS),
+  reason: new Set([...UNSEAL_FAILURE_REASONS, ...CONNECTION_REFUSALS]),
   cause: new Set(REVOCATION_CAUSES),
   throttler: new Set(THROTTLERS),
   state: new Set(REDIS_CONNECTION_STATES),

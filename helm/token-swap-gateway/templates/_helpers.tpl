@@ -104,9 +104,14 @@ gateway's own defaults apply to the rest. The ConfigMap renders it and the Deplo
 {{- end -}}
 {{- with $c.refreshToken.reuseGrace }}{{ $_ := set $env "REFRESH_TOKEN_REUSE_GRACE" . }}{{ end -}}
 {{- with $c.tokenState.redisFailure }}{{ $_ := set $env "TOKEN_STATE_REDIS_FAILURE" . }}{{ end -}}
-{{- range $key, $name := dict "maxEventLoopDelayMs" "OVERLOAD_MAX_EVENT_LOOP_DELAY_MS" "maxInFlight" "OVERLOAD_MAX_IN_FLIGHT" "maxConnectionsPerIp" "MAX_CONNECTIONS_PER_IP" -}}
-{{- $value := index $c.overload $key -}}
-{{- if not (kindIs "invalid" $value) }}{{ $_ := set $env $name (toString (int $value)) }}{{ end -}}
+{{- if not (kindIs "invalid" $c.overload.maxEventLoopDelayMs) -}}
+{{- $_ := set $env "OVERLOAD_MAX_EVENT_LOOP_DELAY_MS" (toString (int $c.overload.maxEventLoopDelayMs)) -}}
+{{- end -}}
+{{- if not (kindIs "invalid" $c.overload.maxInFlight) -}}
+{{- $_ := set $env "OVERLOAD_MAX_IN_FLIGHT" (toString (int $c.overload.maxInFlight)) -}}
+{{- end -}}
+{{- if not (kindIs "invalid" $c.overload.maxConnectionsPerIp) -}}
+{{- $_ := set $env "MAX_CONNECTIONS_PER_IP" (toString (int $c.overload.maxConnectionsPerIp)) -}}
 {{- end -}}
 {{- if not (kindIs "invalid" $c.rateLimit.enabled) -}}
 {{- $_ := set $env "RATE_LIMIT_ENABLED" (toString $c.rateLimit.enabled) -}}

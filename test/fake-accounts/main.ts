@@ -24,7 +24,8 @@ const { values: args } = parseArgs({
 const env = process.env;
 
 const clientId = args['client-id'] ?? env['FAKE_CLIENT_ID'];
-const clientSecret = args['client-secret'] ?? env['FAKE_CLIENT_SECRET'] ?? secretFromFile(env['FAKE_CLIENT_SECRET_FILE']);
+const clientSecret =
+  args['client-secret'] ?? env['FAKE_CLIENT_SECRET'] ?? secretFromFile(env['FAKE_CLIENT_SECRET_FILE']);
 if (!clientId || !clientSecret) {
   process.stderr.write(
     'fake-accounts: FAKE_CLIENT_ID and FAKE_CLIENT_SECRET or FAKE_CLIENT_SECRET_FILE (or --client-id, --client-secret) are required\n',

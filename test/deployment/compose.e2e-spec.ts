@@ -11,7 +11,7 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { CONFIGURATION_VARIABLES } from '../../src/config/gateway-config.ts';
+import { CONFIGURATION_VARIABLES, SECRET_VARIABLES } from '../../src/config/gateway-config.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,7 +37,16 @@ const COMPOSE_NAMES = [
   'GRAFANA_ADMIN_PASSWORD',
   'JAEGER_IMAGE',
   'JAEGER_PUBLISH_PORT',
+  'SECRETS_DIR',
 ];
+// The secret files docker-compose.yml mounts, and the gateway variable each one feeds.
+const COMPOSE_SECRETS: Record<string, string> = {
+  client_secret: 'SPOTIFY_CLIENT_SECRET',
+  token_encryption_keys: 'TOKEN_ENCRYPTION_KEYS',
+  redis_password: 'REDIS_PASSWORD',
+};
+// Not a secret in compose: the redis service's address (its password comes from REDIS_PASSWORD_FILE).
+const PLAIN_IN_COMPOSE = ['REDIS_URL'];
 
 type Port = string | { target: number | string; published?: number | string; host_ip?: string };
 type Volume = string | { type: string; source?: string; target: string; read_only?: boolean };
@@ -59,9 +68,17 @@ interface Service {
   profiles?: string[];
   command?: string[] | string;
   healthcheck?: { test?: string[] | string };
+  secrets?: (string | { source: string; target?: string })[];
 }
 interface ComposeProject {
   services: Record<string, Service>;
+  secrets?: Record<string, { file?: string; external?: boolean }>;
+  volumes?: Record<string, unknown>;
+}
+
+/** The secret names a service mounts (at /run/secrets/<name>), from either syntax. */
+function secretsOf(service: Service): string[] {
+  return (service.secrets ?? []).map((secret) => (typeof secret === 'string' ? secret : secret.source)).sort();
 }
 
 /** `docker compose` when the v2 plugin exists, else `docker-compose`; the test fails without either. */
@@ -176,6 +193,8 @@ let withoutEnv: ComposeProject;
 let withoutEnvDemo: ComposeProject;
 let exampleDemo: ComposeProject;
 let withTracing: ComposeProject;
+let withApps: ComposeProject;
+let withSecretsDir: ComposeProject;
 let noEnvFile: string;
 const envExample = readFileSync(join(ROOT, '.env.example'), 'utf8');
 
@@ -184,11 +203,19 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'tsg-compose-'));
   noEnvFile = join(scratch, 'empty.env');
   writeFileSync(noEnvFile, '');
-  [withoutEnv, withoutEnvDemo, exampleDemo, withTracing] = await Promise.all([
+  // APPS_FILE: the apps name their own secret files, SPOTIFY_CLIENT_SECRET_FILE is emptied.
+  const appsEnvFile = join(scratch, 'apps.env');
+  writeFileSync(appsEnvFile, 'APPS_FILE=/config/apps.yaml\nSPOTIFY_CLIENT_SECRET_FILE=\nREDIS_PASSWORD_FILE=\n');
+  const secretsDirEnvFile = join(scratch, 'secrets-dir.env');
+  writeFileSync(secretsDirEnvFile, `SECRETS_DIR=${join(scratch, 'elsewhere')}\n`);
+  // No secret file exists in a fresh clone (./secrets is gitignored): `config` must still pass.
+  [withoutEnv, withoutEnvDemo, exampleDemo, withTracing, withApps, withSecretsDir] = await Promise.all([
     composeConfig(noEnvFile),
     composeConfig(noEnvFile, ['demo']),
     composeConfig(join(ROOT, '.env.example'), ['demo']),
     composeConfig(noEnvFile, ['tracing']),
+    composeConfig(appsEnvFile),
+    composeConfig(secretsDirEnvFile),
   ]);
 }, 60_000);
 
@@ -222,17 +249,102 @@ describe('docker-compose.yml', () => {
       SPOTIFY_TOKEN_URL: 'http://127.0.0.1:4010/api/token',
     });
     expect(fake.environment?.['FAKE_CLIENT_ID']).toBe(gateway.environment?.['SPOTIFY_CLIENT_ID']);
-    expect(fake.environment?.['FAKE_CLIENT_SECRET']).toBe(gateway.environment?.['SPOTIFY_CLIENT_SECRET']);
+    // The fake reads the gateway's own client secret file.
+    expect(fake.environment?.['FAKE_CLIENT_SECRET_FILE']).toBe(gateway.environment?.['SPOTIFY_CLIENT_SECRET_FILE']);
+    expect(fake.environment?.['FAKE_CLIENT_SECRET_FILE']).toBe('/run/secrets/client_secret');
+    expect(fake.environment).not.toHaveProperty('FAKE_CLIENT_SECRET');
+    expect(secretsOf(fake)).toEqual(['client_secret']);
   });
 
   it('passes every configuration name of DESIGN §6 and §8 from the environment to the gateway', () => {
     const environment = withoutEnv.services['gateway']!.environment ?? {};
-    expect(CONFIGURATION_NAMES.filter((name) => !(name in environment))).toEqual([]);
-    // Secrets come from .env, never from the compose file: without one they are empty.
-    for (const name of ['SPOTIFY_CLIENT_SECRET', 'TOKEN_ENCRYPTION_KEYS', 'LEGACY_TOKEN_SECRET', 'REDIS_PASSWORD']) {
+    // A secret counts as passed through its NAME_FILE.
+    expect(CONFIGURATION_NAMES.filter((name) => !(name in environment) && !(`${name}_FILE` in environment))).toEqual(
+      [],
+    );
+    for (const name of ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_IN_FLIGHT', 'MAX_CONNECTIONS_PER_IP']) {
       expect({ name, value: environment[name] }).toEqual({ name, value: '' });
     }
     expect(environment['REDIS_URL']).toBe('redis://redis:6379');
+  });
+
+  it('gives the gateway its secrets only as NAME_FILE paths under /run/secrets, never as values', () => {
+    for (const project of [withoutEnv, exampleDemo]) {
+      const gateway = project.services['gateway']!;
+      const environment = gateway.environment ?? {};
+      for (const name of SECRET_VARIABLES.filter((name) => !PLAIN_IN_COMPOSE.includes(name))) {
+        expect({ name, plain: name in environment, file: `${name}_FILE` in environment }).toEqual({
+          name,
+          plain: false,
+          file: true,
+        });
+      }
+      // The three files compose provides, mounted and named; the rest are empty pass-throughs.
+      expect(secretsOf(gateway)).toEqual(Object.keys(COMPOSE_SECRETS).sort());
+      for (const [secret, name] of Object.entries(COMPOSE_SECRETS)) {
+        expect({ name, file: environment[`${name}_FILE`] }).toEqual({ name, file: `/run/secrets/${secret}` });
+      }
+      for (const name of SECRET_VARIABLES.filter(
+        (name) => !PLAIN_IN_COMPOSE.includes(name) && !Object.values(COMPOSE_SECRETS).includes(name),
+      )) {
+        expect({ name, file: environment[`${name}_FILE`] }).toEqual({ name, file: '' });
+      }
+    }
+    // The secrets are files of SECRETS_DIR (default ./secrets, gitignored), none exists here.
+    for (const secret of Object.keys(COMPOSE_SECRETS)) {
+      expect({ secret, file: withoutEnv.secrets?.[secret]?.file }).toEqual({
+        secret,
+        file: join(ROOT, 'secrets', secret),
+      });
+      expect({ secret, file: withSecretsDir.secrets?.[secret]?.file }).toEqual({
+        secret,
+        file: join(scratch, 'elsewhere', secret),
+      });
+    }
+    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('/secrets/');
+    // Nothing secret in the file itself: no value after a secret's name.
+    for (const name of SECRET_VARIABLES) {
+      expect({ name, line: composeWithoutComments().match(new RegExp(`^\\s*${name}:.*$`, 'm'))?.[0] }).toEqual({
+        name,
+        line: PLAIN_IN_COMPOSE.includes(name) ? expect.any(String) : undefined,
+      });
+    }
+  });
+
+  it('lets an empty NAME_FILE in .env remove a default path (APPS_FILE; a Redis without a password)', () => {
+    const environment = withApps.services['gateway']!.environment ?? {};
+    expect(environment).toMatchObject({
+      APPS_FILE: '/config/apps.yaml',
+      SPOTIFY_CLIENT_SECRET_FILE: '',
+      REDIS_PASSWORD_FILE: '',
+      TOKEN_ENCRYPTION_KEYS_FILE: '/run/secrets/token_encryption_keys',
+    });
+  });
+
+  it('runs Redis with a password from the secret file and an append-only file on a named volume, health checked with it', () => {
+    const redis = withoutEnv.services['redis']!;
+    const command = [redis.command].flat().join(' ');
+    // `config` prints a literal `$` as `$$`.
+    expect(command).toMatch(/--requirepass "\$\$?\(cat \/run\/secrets\/redis_password\)"/);
+    expect(command).toMatch(/--appendonly yes/);
+    expect(command).toMatch(/^sh -c exec redis-server /);
+    expect(secretsOf(redis)).toEqual(['redis_password']);
+    const volumes = (redis.volumes ?? []).map((volume) =>
+      typeof volume === 'string'
+        ? volume.split(':').slice(0, 2).join(':')
+        : `${volume.type === 'volume' ? (volume.source ?? '') : '?'}:${volume.target}`,
+    );
+    expect(volumes).toEqual(['redis-data:/data']);
+    expect(withoutEnv.volumes).toHaveProperty('redis-data');
+    expect([redis.tmpfs ?? []].flat()).toEqual([]);
+    expect(redis).toMatchObject({ read_only: true, user: 'redis', cap_drop: ['ALL'] });
+    expect(redis.security_opt).toContain('no-new-privileges:true');
+    // An unauthenticated PING answers NOAUTH with status 0: the check authenticates and wants PONG.
+    const test = redis.healthcheck?.test as string[];
+    expect(test[0]).toBe('CMD-SHELL');
+    expect(test[1]).toMatch(
+      /^REDISCLI_AUTH="\$\$?\(cat \/run\/secrets\/redis_password\)" redis-cli ping \| grep -qx PONG$/,
+    );
   });
 
   it('mounts, builds and reads only files and directories that exist in this repository', () => {
@@ -304,7 +416,7 @@ describe('docker-compose.yml', () => {
     expect(Array.isArray(test)).toBe(true);
     expect((test as string[]).slice(0, 3)).toEqual(['CMD', 'node', '-e']);
     expect((test as string[])[3]).toMatch(/fetch\(.*OPS_PORT.*\/readyz/);
-    for (const name of ['redis', 'prometheus', 'grafana']) {
+    for (const name of ['prometheus', 'grafana']) {
       expect({ name, test: withoutEnv.services[name]!.healthcheck?.test?.[0] }).toEqual({ name, test: 'CMD' });
     }
   });
@@ -435,14 +547,9 @@ describe('.env.example', () => {
   });
 
   it('sets only demo values and no key: the names this version refuses stay commented out', () => {
-    expect(Object.keys(active).sort()).toEqual([
-      'SPOTIFY_CLIENT_ID',
-      'SPOTIFY_CLIENT_SECRET',
-      'SPOTIFY_REDIRECT_URI',
-      'SPOTIFY_TOKEN_URL',
-    ]);
+    // No secret at all: compose reads them from files (scripts/compose-secrets.sh writes the demo ones).
+    expect(Object.keys(active).sort()).toEqual(['SPOTIFY_CLIENT_ID', 'SPOTIFY_REDIRECT_URI', 'SPOTIFY_TOKEN_URL']);
     expect(active['SPOTIFY_CLIENT_ID']).toMatch(/^demo-/);
-    expect(active['SPOTIFY_CLIENT_SECRET']).toMatch(/^demo-/);
     // Nothing that looks like a kid:base64url(32 bytes) key, even commented out.
     expect(envExample).not.toMatch(/[\w-]+:[A-Za-z0-9_-]{43}\b/);
   });

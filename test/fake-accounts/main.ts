@@ -1,9 +1,11 @@
 /**
  * Runs the fake Spotify accounts service on its own, for benchmarks and demos:
  *   FAKE_CLIENT_ID=id FAKE_CLIENT_SECRET=secret node test/fake-accounts/main.ts [--port 4010]
+ *     (or FAKE_CLIENT_SECRET_FILE=<path>: the secret is the file's content, trimmed, as the gateway reads it)
  *     [--personality spotify|oauth2]   (FAKE_PERSONALITY; see FakePersonality in fake-context.ts)
  * Prints {"fakeAccounts":"<url>"} on one line once listening; stops on SIGTERM or SIGINT.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startFakeAccounts } from './index.ts';
 
@@ -22,10 +24,11 @@ const { values: args } = parseArgs({
 const env = process.env;
 
 const clientId = args['client-id'] ?? env['FAKE_CLIENT_ID'];
-const clientSecret = args['client-secret'] ?? env['FAKE_CLIENT_SECRET'];
+const clientSecret =
+  args['client-secret'] ?? env['FAKE_CLIENT_SECRET'] ?? secretFromFile(env['FAKE_CLIENT_SECRET_FILE']);
 if (!clientId || !clientSecret) {
   process.stderr.write(
-    'fake-accounts: FAKE_CLIENT_ID and FAKE_CLIENT_SECRET (or --client-id, --client-secret) are required\n',
+    'fake-accounts: FAKE_CLIENT_ID and FAKE_CLIENT_SECRET or FAKE_CLIENT_SECRET_FILE (or --client-id, --client-secret) are required\n',
   );
   process.exit(2);
 }
@@ -46,6 +49,16 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     void fake.close();
   });
+}
+
+function secretFromFile(path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    process.stderr.write('fake-accounts: cannot read the file FAKE_CLIENT_SECRET_FILE names\n');
+    process.exit(2);
+  }
 }
 
 function personality(text: string): 'spotify' | 'oauth2' {

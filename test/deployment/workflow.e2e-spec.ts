@@ -177,7 +177,7 @@ describe('GitHub Actions workflows', () => {
   it("compose: the README's demo with docker compose, a fresh key, Prometheus and Grafana, then down -v", () => {
     const script = runs('compose');
     expect(script).toContain('cp .env.example .env');
-    expect(script).toContain('dist/sealing/keygen.js');
+    expect(script).toContain('sh scripts/compose-secrets.sh');
     expect(script).toMatch(/docker compose --profile demo up -d --build --wait/);
     for (const path of [
       '/authorize',

@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { expectContractError, metric, opsStatus } from './support/fault-checks.ts';
 import { leakedSecrets, startFixture, type GatewayFixture } from './support/gateway-fixture.ts';
 import { startGateway, type GatewayProcess } from './support/gateway-process.ts';
-import { post, type TokenCallResult } from './support/http-client.ts';
+import { post, postFrom } from './support/http-client.ts';
 import { loopbackSources, pipelinedBurst, type StatusCounts } from './support/pipelined-burst.ts';
 import { sleep, until } from './support/polling.ts';
 import { rawExchange } from './support/raw-http.ts';
@@ -40,49 +40,6 @@ afterAll(async () => {
   await fx?.close();
   await redis?.kill();
 });
-
-/** A form POST from a local address of its own (undici does not load under jest's ESM mode). */
-function postFrom(
-  agent: Agent,
-  url: string,
-  form: Record<string, string>,
-  headers: Record<string, string> = {},
-): Promise<TokenCallResult> {
-  const body = new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          ...headers,
-        },
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          const responseHeaders = new Headers();
-          for (const [name, value] of Object.entries(response.headers))
-            if (typeof value === 'string') responseHeaders.set(name, value);
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            // not JSON
-          }
-          resolve({ status: response.statusCode!, headers: responseHeaders, text, json });
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
 
 /** A refresh from its own loopback address (an app install of its own). */
 function clientAt(localAddress: string) {

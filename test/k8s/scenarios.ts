@@ -185,6 +185,23 @@ function secretValuesFile(): string {
   return path;
 }
 
+/** `helm upgrade --reuse-values --set <setting> --wait` of the release in `namespace`. */
+async function upgrade(major: HelmMajor, namespace: string, setting: string): Promise<void> {
+  await helm(major, [
+    'upgrade',
+    RELEASE,
+    CHART,
+    '-n',
+    namespace,
+    '--reuse-values',
+    '--set',
+    setting,
+    '--wait',
+    '--timeout',
+    '180s',
+  ]);
+}
+
 async function helmTest(major: HelmMajor, namespace: string): Promise<boolean> {
   const started = Date.now();
   // Without --logs: the hook-delete-policy removes the passed pod before Helm could fetch them.
@@ -412,19 +429,7 @@ async function scenarioRollingUpdate(origin: URL): Promise<void> {
     `3. rolling update under load (helm 4 upgrade: config.logLevel debug -> info), ${RATE} swaps + ${RATE} refreshes/s per client`,
   );
   const results = await underLoad(origin, async () => {
-    await helm(4, [
-      'upgrade',
-      RELEASE,
-      CHART,
-      '-n',
-      NS_A,
-      '--reuse-values',
-      '--set',
-      'config.logLevel=info',
-      '--wait',
-      '--timeout',
-      '180s',
-    ]);
+    await upgrade(4, NS_A, 'config.logLevel=info');
     await drained(2);
   });
   zeroFailures('rolling update', results, true);
@@ -560,19 +565,7 @@ async function scenarioRedisRestart(origin: URL): Promise<void> {
 async function scenarioScaleOut(origin: URL): Promise<void> {
   say('6. scale out under load: replicaCount 2 -> 4 (helm 4 upgrade)');
   const results = await underLoad(origin, async () => {
-    await helm(4, [
-      'upgrade',
-      RELEASE,
-      CHART,
-      '-n',
-      NS_A,
-      '--reuse-values',
-      '--set',
-      'replicaCount=4',
-      '--wait',
-      '--timeout',
-      '180s',
-    ]);
+    await upgrade(4, NS_A, 'replicaCount=4');
     await drained(4);
   });
   zeroFailures('scale out 2 -> 4', results, true);
@@ -653,19 +646,7 @@ async function scenarioSecondRelease(secretValues: string): Promise<void> {
     `helm 3 install --wait beside release ${NS_A}/${RELEASE}: Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   await helmTest(3, NS_B);
-  await helm(3, [
-    'upgrade',
-    RELEASE,
-    CHART,
-    '-n',
-    NS_B,
-    '--reuse-values',
-    '--set',
-    'config.logLevel=info',
-    '--wait',
-    '--timeout',
-    '180s',
-  ]);
+  await upgrade(3, NS_B, 'config.logLevel=info');
   await settled(NS_B, GATEWAY, 1);
   const revision = JSON.parse(await helm(3, ['status', RELEASE, '-n', NS_B, '-o', 'json'])) as { version: number };
   check(revision.version === 2, `helm 3 upgrade --reuse-values: revision ${revision.version}`);
